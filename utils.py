@@ -437,7 +437,8 @@ def diagnose_fit(train_val_metrics, min_train_acc=0.85, max_gap=0.05, max_val_lo
                  window=3) -> str:
     """Read a run's curves: ``"underfitting"``, ``"overfitting"`` or ``"generalizing"``.
 
-    The rules, applied to the mean of the last ``window`` epochs (curves are noisy):
+    The rules, applied to the curves smoothed by a moving mean over ``window`` epochs
+    (single epochs are noisy):
 
     1. **underfitting** if the final train accuracy is below ``min_train_acc``: the
        model does not even fit the data it sees;
@@ -463,10 +464,9 @@ def diagnose_fit(train_val_metrics, min_train_acc=0.85, max_gap=0.05, max_val_lo
     """
     m = _check_metrics(train_val_metrics)
     w = min(window, len(m["train_accs"]))
-    train_acc = m["train_accs"][-w:].mean()
-    val_acc = m["val_accs"][-w:].mean()
-    val_loss = m["val_losses"][-w:].mean()
-    best_val_loss = m["val_losses"].min()
+    smooth = {k: np.convolve(v, np.ones(w) / w, mode="valid") for k, v in m.items()}
+    train_acc, val_acc = smooth["train_accs"][-1], smooth["val_accs"][-1]
+    val_loss, best_val_loss = smooth["val_losses"][-1], smooth["val_losses"].min()
     if train_acc < min_train_acc:
         return "underfitting"
     if train_acc - val_acc > max_gap or val_loss > best_val_loss * (1 + max_val_loss_rise):
