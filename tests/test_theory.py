@@ -117,12 +117,19 @@ def test_q1_2_tanh_slope_is_larger_near_zero():
     assert d_tanh == pytest.approx(4 * d_sig)
     assert answers["Q1(2)"] == ("True" if d_sig > d_tanh else "False")
 
-    # sigmoid' <= 0.25 everywhere; tanh' > sigmoid' exactly on |z| < 1.663 (the crossing).
+    # sigmoid' <= 0.25 everywhere; tanh' > sigmoid' exactly on |z| < the crossing point,
+    # found by bisection on the autograd slopes and printed on the page to 3 decimals.
+    gap = lambda v: (derivative(torch.tanh, [v]) - derivative(torch.sigmoid, [v])).item()  # noqa: E731
+    lo, hi = 0.5, 3.0
+    assert gap(lo) > 0 > gap(hi)
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if gap(mid) > 0 else (lo, mid)
+    assert rf"\lvert z \rvert < {lo:.3f}$" in doc_text()
     z = torch.linspace(-6, 6, 24001, dtype=torch.float64)
     ds, dt = derivative(torch.sigmoid, z), derivative(torch.tanh, z)
     assert ds.max().item() == pytest.approx(0.25)
-    assert torch.equal(dt > ds, z.abs() < 1.662886)
-    assert "1.663" in doc_text()
+    assert torch.equal(dt > ds, z.abs() < lo)
     # tanh(z) = 2 sigmoid(2z) - 1, hence tanh'(z) = 4 sigmoid'(2z).
     assert torch.allclose(dt, 4 * derivative(torch.sigmoid, 2 * z))
 
