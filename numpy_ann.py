@@ -120,7 +120,10 @@ class NumpyANN:
                [1. , 0. ]])
         """
         z = np.asarray(z)
-        e = np.exp(z - z.max(axis=1, keepdims=True))
+        # z - max <= 0; it can only overflow to -inf (logits ~1e308 apart), whose exp is
+        # exactly the right answer, 0, so that overflow is not worth a warning.
+        with np.errstate(over="ignore"):
+            e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
     @staticmethod
