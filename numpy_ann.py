@@ -69,7 +69,7 @@ class NumpyANN:
                             ("output_size", output_size)):
             if not _is_int(value) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not np.isfinite(lr) or lr < 0:
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr >= 0 or lr == np.inf:
             raise ValueError(f"lr must be a finite number >= 0, got {lr!r}.")
 
         np.random.seed(random_seed)
@@ -146,7 +146,9 @@ class NumpyANN:
 
         Examples
         --------
-        >>> NumpyANN._cross_entropy(np.array([[.5, .5], [.5, .5]]), np.array([[1, 0], [0, 1]]))
+        >>> y_pred = np.array([[.5, .5], [.5, .5]])
+        >>> y_true = np.array([[1, 0], [0, 1]])
+        >>> NumpyANN._cross_entropy(y_pred, y_true)  # doctest: +ELLIPSIS
         0.69314...
         """
         y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
@@ -430,11 +432,13 @@ def main(argv=None):
     parser.add_argument("--hidden-size", type=int, default=64, help="hidden units (default 64)")
     parser.add_argument("--seed", type=int, default=42, help="weight-init seed (default 42)")
     parser.add_argument("--data-dir", default=None,
-                        help="directory with the Fashion-MNIST IDX files (default: search, see utils)")
+                        help="directory holding the Fashion-MNIST IDX files "
+                             "(default: utils.load_mnist_f's search order)")
     parser.add_argument("--quiet", action="store_true", help="do not print per-epoch progress")
     args = parser.parse_args(argv)
 
-    failed, attempted = doctest.testmod(sys.modules[__name__], optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE  # as in pyproject.toml
+    failed, attempted = doctest.testmod(sys.modules[__name__], optionflags=flags)
     (utils.print_red if failed else utils.print_green)(
         f"Doctests: {attempted - failed} of {attempted} passed")
 
@@ -446,11 +450,17 @@ def main(argv=None):
     X_test, y_test = utils.preprocess(split.X_test, split.y_test)
     X_all, y_all = utils.preprocess(X_test_raw, y_test_raw)
 
-    model = NumpyANN(input_size=784, hidden_size=args.hidden_size, output_size=10,
-                     lr=args.lr, random_seed=args.seed)
     start = time.perf_counter()
-    model.train(X_train, y_train, X_val, y_val, epochs=args.epochs,
-                batch_size=args.batch_size, verbose=not args.quiet)
+    try:
+        model = NumpyANN(input_size=784, hidden_size=args.hidden_size, output_size=10,
+                         lr=args.lr, random_seed=args.seed)
+        model.train(X_train, y_train, X_val, y_val, epochs=args.epochs,
+                    batch_size=args.batch_size, verbose=not args.quiet)
+    except ValueError as exc:  # a bad flag value: say which, with the usage line
+        parser.error(str(exc))
+    except FloatingPointError as exc:  # diverged
+        utils.print_red(exc)
+        return 1
     utils.print_blue(f"Trained {args.epochs} epochs in {time.perf_counter() - start:.1f} s")
 
     test_acc = model.accuracy(X_test, y_test)
