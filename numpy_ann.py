@@ -15,8 +15,9 @@ import os
 
 if __name__ == "__main__":
     # Run as a script: one BLAS thread. These matrices are small (64 x 784 @ 784 x 64), so
-    # threads gain little, and on a busy machine contending BLAS threads made the run up
-    # to 7x slower. Must happen before numpy loads BLAS; an explicit setting wins.
+    # threads gain little, and on a busy 2-core machine contending BLAS threads made the
+    # handout run 3-16x slower (6 s vs 20-100 s). Must happen before numpy loads BLAS;
+    # an explicit setting in the environment wins.
     for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
         os.environ.setdefault(_var, "1")
 
