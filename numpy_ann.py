@@ -207,13 +207,15 @@ class NumpyANN:
             raise RuntimeError("_backward needs the values of a training forward pass: "
                                "call _forward(X, training=True) on the same batch first.")
         m = X.shape[0]
-        # Softmax + cross-entropy: d(mean loss)/dz2 = (a2 - y) / m; the 1/m is applied below.
-        dz2 = self.a2 - y_true                          # (m, k)
-        dW2 = self.a1.T @ dz2 / m                       # (h, k)
-        db2 = dz2.sum(axis=0, keepdims=True) / m        # (1, k)
+        # Softmax + cross-entropy: d(mean loss)/dz2 = (a2 - y) / m. Dividing this small
+        # (m, k) array once carries the 1/m into every gradient below, instead of
+        # dividing each (d, h) gradient array by m.
+        dz2 = (self.a2 - y_true) / m                        # (m, k)
+        dW2 = self.a1.T @ dz2                               # (h, k)
+        db2 = dz2.sum(axis=0, keepdims=True)                # (1, k)
         dz1 = (dz2 @ self.W2.T) * self._relu_grad(self.z1)  # (m, h), W2 before its update
-        dW1 = X.T @ dz1 / m                             # (d, h)
-        db1 = dz1.sum(axis=0, keepdims=True) / m        # (1, h)
+        dW1 = X.T @ dz1                                     # (d, h)
+        db1 = dz1.sum(axis=0, keepdims=True)                # (1, h)
 
         self.W2 -= self.lr * dW2
         self.b2 -= self.lr * db2
