@@ -75,7 +75,8 @@ class PyTorchANN(nn.Module):
         return self.model(X)
 
     def train(self, X_train=True, y_train=None, X_val=None, y_val=None, epochs=100,
-              batch_size=64, learning_rate=0.2, *, shuffle=True, verbose=True, print_every=5, mode=None):
+              batch_size=64, learning_rate=0.2, *, shuffle=True, verbose=True, print_every=5,
+              mode=None):
         """Train with mini-batch SGD and cross-entropy, recording per-epoch metrics.
 
         This name overrides ``nn.Module.train(mode)``. Called with a bool, ``mode=``
@@ -111,8 +112,8 @@ class PyTorchANN(nn.Module):
         if any(v is None for v in (y_train, X_val, y_val)):
             raise TypeError("train() needs X_train, y_train, X_val and y_val (or a single "
                             "bool, to set the module's mode as nn.Module.train(mode) does)")
-        y_train = _class_indices(y_train, self.output_size, "y_train")
-        y_val = _class_indices(y_val, self.output_size, "y_val")
+        y_train = _class_indices(y_train, self.output_size, "y_train").to(X_train.device)
+        y_val = _class_indices(y_val, self.output_size, "y_val").to(X_val.device)
         for name, X, y in (("train", X_train, y_train), ("val", X_val, y_val)):
             if not torch.is_tensor(X) or X.ndim != 2 or X.shape[1] != self.input_size:
                 raise ValueError(f"X_{name} must be a tensor of shape (N, {self.input_size}); got "
@@ -202,11 +203,14 @@ class PyTorchANN(nn.Module):
     def report_my_judgement(self):
         """The reading of the default run's curves (``python pytorch_ann.py``).
 
-        Train and validation accuracy rise together and end within about 0.05 of
-        each other, and the validation loss stays near its minimum:
-        ``utils.diagnose_fit`` agrees on that run (a slow test checks it).
+        Train and validation accuracy rise together for about 25 epochs; then the
+        training accuracy keeps climbing towards 0.97-0.99 while validation stays
+        near 0.86-0.88, and the validation loss ends about 30% above its minimum
+        (reached around epoch 30). 32 hidden units memorise 2,000 images:
+        overfitting. ``utils.diagnose_fit`` reads the run the same way (a slow
+        test checks it).
         """
-        return "generalizing"
+        return "overfitting"
 
 
 def main(argv=None) -> int:
@@ -233,6 +237,11 @@ def main(argv=None) -> int:
 
     device = utils.get_device(args.device)
     print(utils.describe_device(device))
+    if device.type == "cpu":
+        # A 64 x 784 @ 784 x 32 product is too small to split across threads: the
+        # hand-offs cost more than they save (measured here: 10x slower with 2 threads
+        # on a busy 2-core machine), so the CPU run uses one.
+        torch.set_num_threads(1)
     data = utils.load_handout_data("flat", return_tensor=True, device=device, data_dir=args.data_dir)
     full = utils.load_handout_data("flat", return_tensor=True, device=device, data_dir=args.data_dir,
                                    full_test=True)

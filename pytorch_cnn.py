@@ -5,8 +5,8 @@
 ``utils.load_handout_data``) with ``PyTorchCNN()``. The architecture is the
 handout's; the training recipe is the reference's (see ``PyTorchCNN.train``):
 Adam in mini-batches of 64 with a one-cycle learning-rate schedule peaking at
-0.003, inputs standardised with the training set's mean and standard deviation,
-and random horizontal flips and shifts of up to 2 pixels as augmentation. It
+0.003 for 20 epochs, inputs standardised with the training set's mean and
+standard deviation (``--augment`` adds random flips and shifts). It
 prints the device, the progress, the accuracy on the 200 handout test images
 (threshold 0.85) and on all 10,000 test images, saves the curves next to this file
 and prints the judgement. The exit status is non-zero when a doctest fails or the
@@ -123,7 +123,7 @@ class PyTorchCNN(nn.Module):
         return self.model((X - self.input_mean) / self.input_std)
 
     def train(self, X_train=True, y_train=None, X_val=None, y_val=None, epochs=10,
-              learning_rate=0.001, batch_size=None, *, augment=True, lr_schedule="onecycle",
+              learning_rate=0.001, batch_size=None, *, augment=False, lr_schedule="onecycle",
               normalize=True, verbose=True, print_every=1, mode=None):
         """Train with Adam and cross-entropy, recording per-epoch metrics.
 
@@ -144,8 +144,10 @@ class PyTorchCNN(nn.Module):
             None trains on the whole training set as one batch (the original skeleton);
             the script uses 64: many more, noisier steps per epoch fit faster and
             generalise better.
-        augment : bool, default True
+        augment : bool, default False
             Random left-right flips and shifts of up to 2 pixels (``random_flip_shift``).
+            Off by default: within the script's 20-epoch budget it cost accuracy
+            (it needs far more epochs to pay off with dropout already in every block).
         lr_schedule : {"onecycle", None}, default "onecycle"
             ``torch.optim.lr_scheduler.OneCycleLR`` stepped every batch (warm-up to
             ``learning_rate``, then cosine decay to near zero), or a constant rate.
@@ -169,8 +171,8 @@ class PyTorchCNN(nn.Module):
         if any(v is None for v in (y_train, X_val, y_val)):
             raise TypeError("train() needs X_train, y_train, X_val and y_val (or a single "
                             "bool, to set the module's mode as nn.Module.train(mode) does)")
-        y_train = _class_indices(y_train, self.num_classes, "y_train")
-        y_val = _class_indices(y_val, self.num_classes, "y_val")
+        y_train = _class_indices(y_train, self.num_classes, "y_train").to(X_train.device)
+        y_val = _class_indices(y_val, self.num_classes, "y_val").to(X_val.device)
         for name, X, y in (("X_train", X_train, y_train), ("X_val", X_val, y_val)):
             _check_images(X, name)
             if len(X) != len(y):
@@ -274,7 +276,7 @@ class PyTorchCNN(nn.Module):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=15, help="training epochs (default 15)")
+    parser.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
     parser.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64)")
     parser.add_argument("--lr", type=float, default=0.003,
                         help="peak Adam learning rate of the one-cycle schedule (default 0.003)")
@@ -282,6 +284,8 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default=None, help="directory with the Fashion-MNIST files")
     parser.add_argument("--device", default=None, choices=("cpu", "cuda", "mps"),
                         help="default: CUDA, then Apple MPS, then CPU")
+    parser.add_argument("--augment", action="store_true",
+                        help="random flips and shifts of the training images (default off)")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch progress")
     args = parser.parse_args(argv)
 
@@ -301,7 +305,8 @@ def main(argv=None) -> int:
 
     model = PyTorchCNN(random_seed=args.seed).to(device)
     model.train(data.X_train, data.y_train, data.X_val, data.y_val, epochs=args.epochs,
-                learning_rate=args.lr, batch_size=args.batch_size, verbose=not args.quiet)
+                learning_rate=args.lr, batch_size=args.batch_size, augment=args.augment,
+                verbose=not args.quiet)
 
     acc = model.accuracy(data.X_test, data.y_test)
     passed = utils.assert_greater_equal(

@@ -39,7 +39,7 @@ def same_state(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-FAST = dict(epochs=2, learning_rate=0.003, batch_size=8, verbose=False)
+FAST = dict(epochs=2, learning_rate=0.003, batch_size=8, augment=True, verbose=False)
 
 
 # ---------------------------------------------------------------------- architecture
@@ -191,7 +191,7 @@ def test_full_batch_by_default_takes_one_adam_step_per_epoch(monkeypatch):
 def test_train_learns_a_small_set():
     X, y, Y = toy_images(n=8)
     model = PyTorchCNN()
-    model.train(X, Y, X, Y, epochs=20, learning_rate=0.01, batch_size=8, augment=False, verbose=False)
+    model.train(X, Y, X, Y, epochs=20, learning_rate=0.01, batch_size=8, verbose=False)
     assert model.accuracy(X, y) == 1.0
 
 
