@@ -178,11 +178,22 @@ def test_training_is_deterministic_for_a_seed_and_the_seed_matters():
     assert runs[0][0] != runs[2][0]
 
 
+def test_reshuffling_is_off_by_default_and_seeded_when_on():
+    assert inspect.signature(PyTorchANN.train).parameters["shuffle"].default is False
+    X, y, Y = toy_data()
+    runs = []
+    for _ in range(2):
+        model = PyTorchANN(6, 5, 3)
+        model.train(X, Y, X, Y, epochs=2, batch_size=8, learning_rate=0.2, shuffle=True, verbose=False)
+        runs.append(state(model))
+    assert same_state(*runs)
+
+
 def test_reshuffling_changes_the_batches_each_epoch():
     X, y, Y = toy_data()
     fixed, shuffled = PyTorchANN(6, 5, 3), PyTorchANN(6, 5, 3)
     fixed.train(X, Y, X, Y, epochs=2, batch_size=8, learning_rate=0.2, shuffle=False, verbose=False)
-    shuffled.train(X, Y, X, Y, epochs=2, batch_size=8, learning_rate=0.2, verbose=False)
+    shuffled.train(X, Y, X, Y, epochs=2, batch_size=8, learning_rate=0.2, shuffle=True, verbose=False)
     assert not same_state(state(fixed), state(shuffled))
 
 
