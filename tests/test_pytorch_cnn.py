@@ -31,6 +31,16 @@ def toy_images(n=24, k=10, seed=0):
     return X, y, nn.functional.one_hot(y, k).float()
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These tensors are tiny: thread hand-offs cost more than they save, badly so on a
+    busy machine (measured here: 26 s -> 0.8 s for one test). Restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def state(model):
     return {k: v.clone() for k, v in model.state_dict().items()}
 
