@@ -277,7 +277,7 @@ class PyTorchCNN(nn.Module):
 
         Validation accuracy climbs with the training accuracy and levels off near
         0.89-0.90 from about epoch 10; the validation loss reaches its floor
-        (about 0.28) and stays within 5% of it to the end, as the one-cycle rate
+        (about 0.27) and stays within 5% of it to the end, as the one-cycle rate
         anneals. The training accuracy (measured with dropout on) ends about 0.06
         above validation, within the noise of 200 validation images. The model
         ends at its best on unseen data: generalizing. ``utils.diagnose_fit``
