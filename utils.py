@@ -18,7 +18,7 @@ __all__ = [
     "CLASS_NAMES", "FashionMNISTError", "print_red", "print_green", "print_yellow",
     "print_blue", "assert_greater_equal", "assert_less_equal", "load_mnist_f",
     "get_device", "describe_device", "Split", "preprocess", "handout_split", "full_split",
-    "load_handout_data", "EpochProgress",
+    "load_handout_data", "EpochProgress", "run_doctests", "report_run",
     "plot_train_val_metrics", "diagnose_fit",
 ]
 
@@ -438,6 +438,51 @@ class EpochProgress:
 def _duration(seconds: float) -> str:
     seconds = round(seconds)
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60} s"
+
+
+# --------------------------------------------------------------------------- scripts
+def run_doctests(module):
+    """Run ``module``'s doctests (the flags pyproject.toml uses), print a coloured summary."""
+    import doctest
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    (print_green if result.failed == 0 else print_red)(
+        f"Doctests: {result.attempted - result.failed} of {result.attempted} passed")
+    return result
+
+
+def report_run(result, threshold, full, plot_path, start=None):
+    """The scripts' closing lines: accuracies against the threshold, the plot, the judgement.
+
+    ``result`` is what a script's ``run()`` returns. Returns whether the protocol's
+    test accuracy reached ``threshold``.
+    """
+    import time
+
+    model, test_acc, all_acc = result["model"], result["test_acc"], result["all_acc"]
+    print_blue(f"Trained {result['hyperparameters']['epochs']} epochs in "
+               f"{result['train_seconds']:.1f} s")
+    if full:
+        passed = assert_greater_equal(test_acc, threshold, f"Test accuracy on all 10,000 test "
+                                      f"images: {test_acc:.5f} (target {threshold})")
+    else:
+        passed = assert_greater_equal(test_acc, threshold, f"Test accuracy on the 200 handout "
+                                      f"test images: {test_acc:.5f} (threshold {threshold})")
+        print(f"Test accuracy on all 10,000 test images: {all_acc:.5f}")
+    if hasattr(model, "plot_train_val_metrics"):
+        model.plot_train_val_metrics(plot_path)
+    else:
+        plot_train_val_metrics(model.train_val_metrics, plot_path)
+    print(f"Saved the train/val curves to {plot_path}")
+    reading = diagnose_fit(model.train_val_metrics)
+    if hasattr(model, "report_my_judgement") and not full:
+        print(f"My judgement: {model.report_my_judgement()} "
+              f"(utils.diagnose_fit reads this run as: {reading})")
+    else:
+        print(f"Judgement (utils.diagnose_fit): {reading}")
+    if start is not None:
+        print(f"Total time: {time.perf_counter() - start:.1f} s")
+    return passed
 
 
 # --------------------------------------------------------------------------- curves

@@ -284,8 +284,6 @@ def main(argv=None):
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     args = parser.parse_args(argv)
 
-    import torch
-    torch.manual_seed(0)
     start = time.perf_counter()
     handout = None if args.skip_handout else handout_runs(args.seeds)
     full = None if args.skip_full else full_runs()
