@@ -285,14 +285,27 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    handout = None if args.skip_handout else handout_runs(args.seeds)
-    full = None if args.skip_full else full_runs()
-    mlp = None if args.skip_peers else mlp_peer()
-    cnn_peer = None if args.skip_peers else textbook_cnn()
+    handout = full = mlp = cnn_peer = per_class = None
+
+    def write():  # after every section, so a long run that is cut short still reports
+        text = report(args.seeds, handout, full, mlp, cnn_peer, per_class,
+                      time.perf_counter() - start)
+        Path(args.out).write_text(text + "\n")
+        return text
+
+    if not args.skip_handout:
+        handout = handout_runs(args.seeds)
+        write()
+    if not args.skip_peers:
+        mlp = mlp_peer()
+        cnn_peer = textbook_cnn()
+        write()
+    if not args.skip_full:
+        full = full_runs()
+        write()
     figure_model = (full or {}).get("PyTorchCNN", {}).get("model") or pytorch_cnn.run(verbose=False)["model"]
     per_class = cnn_figures(figure_model)
-    text = report(args.seeds, handout, full, mlp, cnn_peer, per_class, time.perf_counter() - start)
-    Path(args.out).write_text(text + "\n")
+    text = write()
     log(f"wrote {args.out}")
     print(text)
 
