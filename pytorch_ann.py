@@ -249,10 +249,11 @@ def run(seed=42, full=False, epochs=None, batch_size=None, lr=None, hidden_size=
                                      hidden_size=hidden_size, shuffle=shuffle).items()
                if v is not None})
     device = utils.get_device(device)
+    threads = torch.get_num_threads()
     if device.type == "cpu":
         # A 64 x 784 @ 784 x 32 product is too small to split across threads: the
         # hand-offs cost more than they save (measured here: 10x slower with 2 threads
-        # on a busy 2-core machine), so the CPU run uses one.
+        # on a busy 2-core machine), so the CPU run uses one (restored afterwards).
         torch.set_num_threads(1)
     data = utils.load_handout_data("flat", return_tensor=True, device=device, data_dir=data_dir,
                                    full_test=True, full=full)
@@ -265,6 +266,7 @@ def run(seed=42, full=False, epochs=None, batch_size=None, lr=None, hidden_size=
                 callback=utils.EpochProgress(hp["epochs"]) if full and verbose else None,
                 verbose=verbose and not full)
     seconds = time.perf_counter() - start
+    torch.set_num_threads(threads)
     if full:
         test_acc = all_acc = model.accuracy(data.X_test, data.y_test)
     else:

@@ -151,7 +151,6 @@ def textbook_cnn(epochs=60, lr=0.002):
 
 # ------------------------------------------------------------------------- 4. figures
 def cnn_figures(model):
-    import torch
     from matplotlib.figure import Figure
     from sklearn.metrics import confusion_matrix
 
