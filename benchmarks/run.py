@@ -15,14 +15,20 @@ Sections:
 """
 from __future__ import annotations
 
-import argparse
-import platform
-import statistics
-import sys
-import time
-from pathlib import Path
+import os
 
-import numpy as np
+# numpy's BLAS on one thread, as numpy_ann.py does as a script: for these small matrices
+# extra threads only contend (numpy reads this when it loads, so before the import).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import platform
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -206,7 +212,6 @@ def machine():
                 break
     except OSError:
         pass
-    import os
     return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy "
             f"{np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
             f"scikit-learn {sklearn.__version__}")
