@@ -26,19 +26,6 @@ FULL_PLOT_PATH = HERE / "pytorch_ann_full_train_val_metrics.png"
 THRESHOLD = 0.80
 
 
-def _class_indices(y, num_classes, name="y"):
-    """Integer class labels, shape (N,), from one-hot rows (N, C) or class indices (N,)."""
-    if not torch.is_tensor(y):
-        raise TypeError(f"{name} must be a torch tensor, got {type(y).__name__}")
-    if y.ndim == 2 and y.shape[1] == num_classes and y.is_floating_point():
-        return y.argmax(dim=1)
-    if y.ndim == 1 and not y.is_floating_point() and y.dtype != torch.bool:
-        return y.long()
-    raise ValueError(
-        f"{name} must hold one-hot float rows of shape (N, {num_classes}) or integer class "
-        f"labels of shape (N,); got dtype {y.dtype} and shape {tuple(y.shape)}")
-
-
 class PyTorchANN(nn.Module):
     """Input -> Linear -> ReLU -> Linear -> class scores (logits).
 
@@ -122,8 +109,8 @@ class PyTorchANN(nn.Module):
         if any(v is None for v in (y_train, X_val, y_val)):
             raise TypeError("train() needs X_train, y_train, X_val and y_val (or a single "
                             "bool, to set the module's mode as nn.Module.train(mode) does)")
-        y_train = _class_indices(y_train, self.output_size, "y_train").to(X_train.device)
-        y_val = _class_indices(y_val, self.output_size, "y_val").to(X_val.device)
+        y_train = utils.class_indices(y_train, self.output_size, "y_train").to(X_train.device)
+        y_val = utils.class_indices(y_val, self.output_size, "y_val").to(X_val.device)
         for name, X, y in (("train", X_train, y_train), ("val", X_val, y_val)):
             if not torch.is_tensor(X) or X.ndim != 2 or X.shape[1] != self.input_size:
                 raise ValueError(f"X_{name} must be a tensor of shape (N, {self.input_size}); got "
@@ -207,7 +194,7 @@ class PyTorchANN(nn.Module):
         >>> model.accuracy(X, torch.tensor([1, 2, 2, 0, 0]))
         0.6
         """
-        y = _class_indices(y, self.output_size)
+        y = utils.class_indices(y, self.output_size)
         return (self.predict(X) == y.to(X.device)).sum().item() / len(y)
 
     def plot_train_val_metrics(self, path=PLOT_PATH):

@@ -33,19 +33,6 @@ FULL_PLOT_PATH = HERE / "pytorch_cnn_full_train_val_metrics.png"
 THRESHOLD = 0.85
 
 
-def _class_indices(y, num_classes, name="y"):
-    """Integer class labels, shape (N,), from one-hot rows (N, C) or class indices (N,)."""
-    if not torch.is_tensor(y):
-        raise TypeError(f"{name} must be a torch tensor, got {type(y).__name__}")
-    if y.ndim == 2 and y.shape[1] == num_classes and y.is_floating_point():
-        return y.argmax(dim=1)
-    if y.ndim == 1 and not y.is_floating_point() and y.dtype != torch.bool:
-        return y.long()
-    raise ValueError(
-        f"{name} must hold one-hot float rows of shape (N, {num_classes}) or integer class "
-        f"labels of shape (N,); got dtype {y.dtype} and shape {tuple(y.shape)}")
-
-
 def _check_images(X, name):
     if not torch.is_tensor(X) or X.ndim != 4 or tuple(X.shape[1:]) != (1, 28, 28):
         got = tuple(X.shape) if torch.is_tensor(X) else type(X).__name__
@@ -183,8 +170,8 @@ class PyTorchCNN(nn.Module):
         if any(v is None for v in (y_train, X_val, y_val)):
             raise TypeError("train() needs X_train, y_train, X_val and y_val (or a single "
                             "bool, to set the module's mode as nn.Module.train(mode) does)")
-        y_train = _class_indices(y_train, self.num_classes, "y_train").to(X_train.device)
-        y_val = _class_indices(y_val, self.num_classes, "y_val").to(X_val.device)
+        y_train = utils.class_indices(y_train, self.num_classes, "y_train").to(X_train.device)
+        y_val = utils.class_indices(y_val, self.num_classes, "y_val").to(X_val.device)
         for name, X, y in (("X_train", X_train, y_train), ("X_val", X_val, y_val)):
             _check_images(X, name)
             if len(X) != len(y):
@@ -269,7 +256,7 @@ class PyTorchCNN(nn.Module):
         >>> model.accuracy(X, torch.tensor([5, 5, 5, 5, 5, 0, 0, 0, 0, 0]))
         0.5
         """
-        y = _class_indices(y, self.num_classes)
+        y = utils.class_indices(y, self.num_classes)
         return (self.predict(X) == y.to(X.device)).sum().item() / len(y)
 
     def plot_train_val_metrics(self, path=PLOT_PATH):

@@ -19,6 +19,7 @@ __all__ = [
     "print_blue", "assert_greater_equal", "assert_less_equal", "load_mnist_f",
     "get_device", "describe_device", "Split", "preprocess", "handout_split", "full_split",
     "load_handout_data", "EpochProgress", "run_doctests", "report_run",
+    "class_indices",
     "plot_train_val_metrics", "diagnose_fit",
 ]
 
@@ -438,6 +439,31 @@ class EpochProgress:
 def _duration(seconds: float) -> str:
     seconds = round(seconds)
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60} s"
+
+
+def class_indices(y, num_classes, name="y"):
+    """Integer class labels, shape (N,), from one-hot float rows (N, C) or class indices (N,).
+
+    The PyTorch models accept both label forms; anything else is refused with what
+    was expected and what arrived.
+
+    Examples
+    --------
+    >>> import torch
+    >>> class_indices(torch.tensor([[0., 1.], [1., 0.]]), 2)
+    tensor([1, 0])
+    """
+    import torch
+
+    if not torch.is_tensor(y):
+        raise TypeError(f"{name} must be a torch tensor, got {type(y).__name__}")
+    if y.ndim == 2 and y.shape[1] == num_classes and y.is_floating_point():
+        return y.argmax(dim=1)
+    if y.ndim == 1 and not y.is_floating_point() and y.dtype != torch.bool:
+        return y.long()
+    raise ValueError(
+        f"{name} must hold one-hot float rows of shape (N, {num_classes}) or integer class "
+        f"labels of shape (N,); got dtype {y.dtype} and shape {tuple(y.shape)}")
 
 
 # --------------------------------------------------------------------------- scripts
