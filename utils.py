@@ -86,6 +86,8 @@ _FILES = {
                                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
 }
 
+SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
+
 _HOW_TO_FIX = (
     "Get good data with one of: restore the repository's data/FashionMNIST/raw "
     "(`git checkout -- data`), `apt-get install dataset-fashion-mnist` (Debian), or "
@@ -101,8 +103,23 @@ def _find_file(directory: Path, name: str) -> Path | None:
     return None
 
 
+_CACHE: dict = {}  # (path, size, mtime) -> validated read-only array; reloads cost nothing
+
+
 def _read_idx(path: Path, name: str) -> np.ndarray:
-    """Read and validate one IDX file (plain or gzip) into a numpy array."""
+    """Read and validate one IDX file (plain or gzip) into a read-only numpy array.
+
+    Validated arrays are cached per process, keyed by path, size and modification
+    time, so a changed file is always read and checked again.
+    """
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _CACHE:
+        _CACHE[key] = _read_idx_uncached(path, name)
+    return _CACHE[key]
+
+
+def _read_idx_uncached(path: Path, name: str) -> np.ndarray:
     def fail(what: str) -> FashionMNISTError:
         return FashionMNISTError(f"Fashion-MNIST file {path} is not usable: {what}. {_HOW_TO_FIX}")
 
@@ -142,7 +159,9 @@ def _read_dir(directory: Path):
         raise FashionMNISTError(
             f"Fashion-MNIST directory {directory} is incomplete: expected the four files "
             f"{', '.join(_FILES)} (each plain or .gz), missing {', '.join(missing)}. {_HOW_TO_FIX}")
-    return tuple(_read_idx(paths[name], name) for name in _FILES)
+    # Small label files first: a bad one is reported before decompressing 47 MB of images.
+    arrays = {name: _read_idx(paths[name], name) for name in sorted(_FILES, key=lambda n: len(_FILES[n][1]))}
+    return tuple(arrays[name] for name in _FILES)
 
 
 def _has_any(directory: Path) -> bool:
@@ -216,7 +235,7 @@ def load_mnist_f(return_tensor=False, data_dir=None):
         searched = []
         for directory in (HERE / "data" / "FashionMNIST" / "raw",
                           Path.cwd() / "data" / "FashionMNIST" / "raw",
-                          Path("/usr/share/datasets/fashion-mnist")):
+                          SYSTEM_DIR):
             searched.append(str(directory))
             if _has_any(directory):
                 arrays = _read_dir(directory)

@@ -1,0 +1,477 @@
+"""Part 1: a one-hidden-layer neural network for Fashion-MNIST in numpy, backprop by hand.
+
+The network is ``X -> Linear(W1, b1) -> ReLU -> Linear(W2, b2) -> softmax``, trained
+with cross-entropy and plain mini-batch gradient descent. Only numpy is used here;
+``python numpy_ann.py`` runs the doctests and then the handout's training protocol
+(the data comes through ``utils``, which this module imports only under ``__main__``).
+
+Shapes used throughout: ``n`` samples, ``d = input_size`` features,
+``h = hidden_size`` hidden units, ``k = output_size`` classes.
+"""
+from __future__ import annotations
+
+import numbers
+import os
+
+if __name__ == "__main__":
+    # Run as a script: one BLAS thread. These matrices are small (64 x 784 @ 784 x 64), so
+    # threads gain little, and on a busy 2-core machine contending BLAS threads made the
+    # handout run 3-16x slower (6 s vs 20-100 s). Must happen before numpy loads BLAS;
+    # an explicit setting in the environment wins.
+    for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
+import numpy as np
+
+__all__ = ["NumpyANN"]
+
+
+class NumpyANN:
+    """One-hidden-layer MLP (ReLU, softmax output) with hand-written backprop.
+
+    Parameters
+    ----------
+    input_size : int
+        Number of input features ``d`` (784 for flattened 28 x 28 images).
+    hidden_size : int
+        Number of hidden ReLU units ``h``.
+    output_size : int
+        Number of classes ``k``.
+    lr : float
+        Learning rate of the gradient step ``param -= lr * grad``.
+    random_seed : int, default 42
+        Seed for ``np.random.seed`` before the weights are drawn.
+
+    Attributes
+    ----------
+    W1 : ndarray, shape (d, h)
+    b1 : ndarray, shape (1, h)
+    W2 : ndarray, shape (h, k)
+    b2 : ndarray, shape (1, k)
+        Weights start as ``0.01 * N(0, 1)`` draws, biases at zero.
+    z1, a1, z2, a2 : ndarray
+        The last training-mode forward pass (pre-/post-activations), kept for
+        :meth:`_backward`. Set by ``_forward(X, training=True)`` only.
+    train_val_metrics : dict
+        After :meth:`train`: ``{"train_losses", "train_accs", "val_losses",
+        "val_accs"}``, one value per epoch (the same keys as ``PyTorchANN``).
+
+    Examples
+    --------
+    >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
+    >>> model.W1.shape, model.b1.shape, model.W2.shape, model.b2.shape
+    ((5, 3), (1, 3), (3, 2), (1, 2))
+    >>> model.predict(np.array([[1, 2, 3, 4, 5]]))
+    array([[0.50013134, 0.49986866]])
+    """
+
+    def __init__(self, input_size, hidden_size, output_size, lr, random_seed=42):
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
+                            ("output_size", output_size)):
+            if not _is_int(value) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr >= 0 or lr == np.inf:
+            raise ValueError(f"lr must be a finite number >= 0, got {lr!r}.")
+
+        np.random.seed(random_seed)
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.output_size = output_size
+        self.lr = lr
+        # The order of the draws is part of the contract: W1 first, then W2.
+        self.W1 = np.random.randn(input_size, hidden_size) * 0.01
+        self.b1 = np.zeros((1, hidden_size))
+        self.W2 = np.random.randn(hidden_size, output_size) * 0.01
+        self.b2 = np.zeros((1, output_size))
+
+    # ------------------------------------------------------------------ building blocks
+    @staticmethod
+    def _relu(z):
+        """Rectified linear unit, elementwise ``max(0, z)``.
+
+        Examples
+        --------
+        >>> NumpyANN._relu([-1, 0, 1])
+        array([0, 0, 1])
+        """
+        return np.maximum(0, z)
+
+    @staticmethod
+    def _relu_grad(z):
+        """Derivative of ReLU: 0 where ``z <= 0`` (0 is the subgradient we pick), 1 elsewhere.
+
+        Examples
+        --------
+        >>> NumpyANN._relu_grad([-1, 0, 1])
+        array([0, 0, 1])
+        """
+        return (np.asarray(z) > 0).astype(int)
+
+    @staticmethod
+    def _softmax(z):
+        """Row-wise softmax, shape (n, k) -> (n, k); rows sum to 1.
+
+        Subtracting each row's maximum first changes nothing mathematically but
+        keeps ``exp`` from overflowing for large logits.
+
+        Examples
+        --------
+        >>> NumpyANN._softmax(np.array([[1000.0, 1000.0], [0.0, -1000.0]]))
+        array([[0.5, 0.5],
+               [1. , 0. ]])
+        """
+        z = np.asarray(z)
+        # z - max <= 0; it can only overflow to -inf (logits ~1e308 apart), whose exp is
+        # exactly the right answer, 0, so that overflow is not worth a warning.
+        with np.errstate(over="ignore"):
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    @staticmethod
+    def _cross_entropy(y_pred, y_true):
+        """Mean cross-entropy over the samples (prediction first, then the labels).
+
+        Parameters
+        ----------
+        y_pred : array, shape (n, k)
+            Predicted class probabilities.
+        y_true : array, shape (n, k)
+            One-hot labels.
+
+        Returns
+        -------
+        float
+            ``-sum(y_true * log(y_pred)) / n``. Probabilities are clipped to at
+            least 1e-12 so a probability that underflowed to 0 gives a large but
+            finite loss instead of ``inf``.
+
+        Examples
+        --------
+        >>> y_pred = np.array([[.5, .5], [.5, .5]])
+        >>> y_true = np.array([[1, 0], [0, 1]])
+        >>> NumpyANN._cross_entropy(y_pred, y_true)  # doctest: +ELLIPSIS
+        0.69314...
+        """
+        y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
+        return float(-np.sum(y_true * np.log(np.clip(y_pred, 1e-12, 1.0))) / y_true.shape[0])
+
+    # ------------------------------------------------------------------ forward / backward
+    def _forward(self, X, training=True):
+        """Forward pass, shape (n, d) -> class probabilities (n, k).
+
+        With ``training=True`` the intermediate values ``z1, a1, z2, a2`` are
+        stored on the model for :meth:`_backward`; with ``training=False`` nothing
+        is stored.
+
+        Examples
+        --------
+        >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
+        >>> model._forward(np.array([[1, 2, 3, 4, 5]]))
+        array([[0.50013134, 0.49986866]])
+        """
+        z1 = X @ self.W1 + self.b1          # (n, h)
+        a1 = self._relu(z1)                 # (n, h)
+        z2 = a1 @ self.W2 + self.b2         # (n, k)
+        a2 = self._softmax(z2)              # (n, k)
+        if training:
+            self.z1, self.a1, self.z2, self.a2 = z1, a1, z2, a2
+        return a2
+
+    def _backward(self, X, y_true):
+        """Backpropagate the mean cross-entropy of the last training forward pass and
+        take one gradient step on W2, b2, W1, b1.
+
+        Parameters
+        ----------
+        X : array, shape (m, d)
+            The batch that was passed to ``_forward(X, training=True)``.
+        y_true : array, shape (m, k)
+            Its one-hot labels.
+
+        Returns
+        -------
+        None
+
+        Examples
+        --------
+        >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
+        >>> X = np.array([[1, 2, 3, 4, 5]])
+        >>> _ = model._forward(X)
+        >>> model._backward(X, np.array([[1, 0]]))
+        >>> model.W2
+        array([[-0.00504001, -0.01071118],
+               [ 0.00314247, -0.00908024],
+               [-0.01412304,  0.01465649]])
+        """
+        if getattr(self, "a2", None) is None:
+            raise RuntimeError("_backward needs the values of a training forward pass: "
+                               "call _forward(X, training=True) on the same batch first.")
+        m = X.shape[0]
+        # Softmax + cross-entropy: d(mean loss)/dz2 = (a2 - y) / m; the 1/m is applied below.
+        dz2 = self.a2 - y_true                          # (m, k)
+        dW2 = self.a1.T @ dz2 / m                       # (h, k)
+        db2 = dz2.sum(axis=0, keepdims=True) / m        # (1, k)
+        dz1 = (dz2 @ self.W2.T) * self._relu_grad(self.z1)  # (m, h), W2 before its update
+        dW1 = X.T @ dz1 / m                             # (d, h)
+        db1 = dz1.sum(axis=0, keepdims=True) / m        # (1, h)
+
+        self.W2 -= self.lr * dW2
+        self.b2 -= self.lr * db2
+        self.W1 -= self.lr * dW1
+        self.b1 -= self.lr * db1
+
+    # ------------------------------------------------------------------ public API
+    def train(self, X_train, y_train, X_val, y_val, epochs, batch_size, *, verbose=True,
+              print_every=10):
+        """Mini-batch gradient descent; records and prints per-epoch metrics.
+
+        Each epoch walks the training set in order, in mini-batches of
+        ``batch_size`` rows (the last one may be shorter), with one
+        ``_forward`` + ``_backward`` per batch. After the epoch, one forward pass
+        over each of the training and validation sets gives both the loss and the
+        accuracy of the weights as they are at the end of that epoch.
+
+        Parameters
+        ----------
+        X_train : array, shape (n, d)
+        y_train : array, shape (n, k)
+            One-hot labels.
+        X_val : array, shape (n_val, d)
+        y_val : array, shape (n_val, k)
+        epochs : int >= 0
+        batch_size : int >= 1
+            Larger than ``n`` means full-batch gradient descent.
+        verbose : bool, default True
+            Print progress (the handout's line format) every ``print_every``-th
+            epoch and after the last one.
+        print_every : int, default 10
+
+        Returns
+        -------
+        None
+            The history is in ``self.train_val_metrics``.
+
+        Raises
+        ------
+        ValueError
+            Inputs of the wrong shape, non-finite values, ``epochs < 0`` or
+            ``batch_size < 1``.
+        FloatingPointError
+            Training diverged (the training loss became NaN or infinite).
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(40, 5))
+        >>> Y = np.eye(2)[(X[:, 0] > 0).astype(int)]
+        >>> model = NumpyANN(input_size=5, hidden_size=8, output_size=2, lr=0.5)
+        >>> model.train(X, Y, X, Y, epochs=20, batch_size=16, verbose=False)
+        >>> len(model.train_val_metrics["train_losses"])
+        20
+        >>> model.train_val_metrics["train_losses"][-1] < model.train_val_metrics["train_losses"][0]
+        True
+        """
+        X_train, y_train = self._check_Xy(X_train, y_train, "X_train", "y_train")
+        X_val, y_val = self._check_Xy(X_val, y_val, "X_val", "y_val")
+        epochs = _check_int(epochs, "epochs", minimum=0)
+        batch_size = _check_int(batch_size, "batch_size", minimum=1)
+        print_every = _check_int(print_every, "print_every", minimum=1)
+
+        metrics = {"train_losses": [], "train_accs": [], "val_losses": [], "val_accs": []}
+        self.train_val_metrics = metrics
+        n = X_train.shape[0]
+        for epoch in range(1, epochs + 1):
+            # Overflow inside a diverging epoch is caught below, once per epoch, with
+            # a clear error; numpy's RuntimeWarnings would only add noise.
+            with np.errstate(over="ignore", invalid="ignore"):
+                for start in range(0, n, batch_size):
+                    X_batch = X_train[start:start + batch_size]
+                    self._forward(X_batch, training=True)
+                    self._backward(X_batch, y_train[start:start + batch_size])
+                train_loss, train_acc = self._loss_and_accuracy(X_train, y_train)
+                val_loss, val_acc = self._loss_and_accuracy(X_val, y_val)
+            if not np.isfinite(train_loss):
+                raise FloatingPointError(
+                    f"Training diverged in epoch {epoch} of {epochs}: the training loss is "
+                    f"{train_loss}. The learning rate lr={self.lr} is too large for this data; "
+                    f"try a smaller one (e.g. lr={self.lr / 10:g}).")
+            metrics["train_losses"].append(train_loss)
+            metrics["train_accs"].append(train_acc)
+            metrics["val_losses"].append(val_loss)
+            metrics["val_accs"].append(val_acc)
+            if verbose and (epoch % print_every == 0 or epoch == epochs):
+                print(f"[{epoch} / {epochs}] | Train Loss: {train_loss:.5f} | "
+                      f"Train Accuracy: {train_acc:.5f} | Val Loss: {val_loss:.5f} | "
+                      f"Val Accuracy: {val_acc:.5f}")
+
+    def predict(self, X):
+        """Class probabilities, shape (n, d) -> (n, k); stores nothing on the model.
+
+        Examples
+        --------
+        >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
+        >>> model.predict(np.array([[1, 2, 3, 4, 5]]))
+        array([[0.50013134, 0.49986866]])
+        """
+        return self._forward(self._check_X(X, "X"), training=False)
+
+    def accuracy(self, X, y_true):
+        """Fraction of rows whose most probable class is the labelled one.
+
+        Parameters
+        ----------
+        X : array, shape (n, d)
+        y_true : array, shape (n, k)
+            One-hot labels.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
+        >>> model.accuracy(np.array([[1, 2, 3, 4, 5]]), np.array([[1, 0]]))
+        1.0
+        """
+        X, y_true = self._check_Xy(X, y_true, "X", "y_true")
+        return _accuracy(self._forward(X, training=False), y_true)
+
+    # ------------------------------------------------------------------ helpers
+    def _loss_and_accuracy(self, X, y_true):
+        """Loss and accuracy from a single forward pass (inputs already checked)."""
+        y_pred = self._forward(X, training=False)
+        return self._cross_entropy(y_pred, y_true), _accuracy(y_pred, y_true)
+
+    def _check_X(self, X, name):
+        """Return ``X`` as a finite float array of shape (n, input_size), or raise ValueError."""
+        X = _as_float_array(X, name)
+        if X.ndim != 2:
+            hint = (" For a single sample use X.reshape(1, -1)." if X.ndim == 1 else
+                    " Flatten images with X.reshape(len(X), -1)." if X.ndim > 2 else "")
+            raise ValueError(f"{name} must be 2-D, shape (n_samples, {self.input_size}); got "
+                             f"{X.ndim}-D, shape {X.shape}.{hint}")
+        if X.shape[0] == 0:
+            raise ValueError(f"{name} must hold at least one sample; got shape {X.shape}.")
+        if X.shape[1] != self.input_size:
+            raise ValueError(f"{name} must have {self.input_size} features (input_size); got "
+                             f"{X.shape[1]}, shape {X.shape}.")
+        _check_finite(X, name)
+        return X
+
+    def _check_Xy(self, X, y, X_name, y_name):
+        """Check inputs and their one-hot labels together (shapes must agree)."""
+        X = self._check_X(X, X_name)
+        y = _as_float_array(y, y_name)
+        expected = (X.shape[0], self.output_size)
+        if y.ndim != 2:
+            hint = (f" One-hot integer labels with np.eye({self.output_size})[labels]."
+                    if y.ndim == 1 else "")
+            raise ValueError(f"{y_name} must be one-hot labels of shape {expected}; got "
+                             f"{y.ndim}-D, shape {y.shape}.{hint}")
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"{y_name} must have one row per row of {X_name} ({X.shape[0]}); "
+                             f"got {y.shape[0]} rows, shape {y.shape}.")
+        if y.shape[1] != self.output_size:
+            raise ValueError(f"{y_name} must have {self.output_size} columns (output_size); "
+                             f"got {y.shape[1]}, shape {y.shape}.")
+        _check_finite(y, y_name)
+        return X, y
+
+
+# ---------------------------------------------------------------------- module helpers
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_int(value, name, minimum):
+    if not _is_int(value) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+    return int(value)
+
+
+def _as_float_array(a, name):
+    """Any numeric array-like -> ndarray; integers and booleans become float64."""
+    try:
+        a = np.asarray(a)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"{name} must be a numeric array; could not convert it: {exc}") from None
+    if a.dtype.kind in "biu":
+        return a.astype(np.float64)
+    if a.dtype.kind != "f":
+        raise ValueError(f"{name} must be a numeric (integer or float) array; got dtype {a.dtype}.")
+    return a
+
+
+def _check_finite(a, name):
+    if not np.isfinite(a).all():
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise ValueError(f"{name} must hold finite values; got {a[tuple(bad)]} at index "
+                         f"{tuple(int(i) for i in bad)} ({int((~np.isfinite(a)).sum())} "
+                         f"non-finite values in all).")
+
+
+def _accuracy(y_pred, y_true):
+    return float(np.mean(np.argmax(y_pred, axis=1) == np.argmax(y_true, axis=1)))
+
+
+# ---------------------------------------------------------------------- the handout run
+def main(argv=None):
+    """Doctests, then the handout protocol; returns the process exit status."""
+    import argparse
+    import doctest
+    import sys
+    import time
+
+    import utils
+
+    parser = argparse.ArgumentParser(description="Train the numpy MLP on the handout's "
+                                     "Fashion-MNIST split (Part 1).")
+    parser.add_argument("--epochs", type=int, default=250, help="training epochs (default 250)")
+    parser.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64)")
+    parser.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
+    parser.add_argument("--hidden-size", type=int, default=64, help="hidden units (default 64)")
+    parser.add_argument("--seed", type=int, default=42, help="weight-init seed (default 42)")
+    parser.add_argument("--data-dir", default=None,
+                        help="directory holding the Fashion-MNIST IDX files "
+                             "(default: utils.load_mnist_f's search order)")
+    parser.add_argument("--quiet", action="store_true", help="do not print per-epoch progress")
+    args = parser.parse_args(argv)
+
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE  # as in pyproject.toml
+    failed, attempted = doctest.testmod(sys.modules[__name__], optionflags=flags)
+    (utils.print_red if failed else utils.print_green)(
+        f"Doctests: {attempted - failed} of {attempted} passed")
+
+    # The handout's split and preprocessing (utils), plus all 10,000 test images.
+    X_train_raw, y_train_raw, X_test_raw, y_test_raw = utils.load_mnist_f(data_dir=args.data_dir)
+    split = utils.handout_split(X_train_raw, y_train_raw, X_test_raw, y_test_raw)
+    X_train, y_train = utils.preprocess(split.X_train, split.y_train)
+    X_val, y_val = utils.preprocess(split.X_val, split.y_val)
+    X_test, y_test = utils.preprocess(split.X_test, split.y_test)
+    X_all, y_all = utils.preprocess(X_test_raw, y_test_raw)
+
+    start = time.perf_counter()
+    try:
+        model = NumpyANN(input_size=784, hidden_size=args.hidden_size, output_size=10,
+                         lr=args.lr, random_seed=args.seed)
+        model.train(X_train, y_train, X_val, y_val, epochs=args.epochs,
+                    batch_size=args.batch_size, verbose=not args.quiet)
+    except ValueError as exc:  # a bad flag value: say which, with the usage line
+        parser.error(str(exc))
+    except FloatingPointError as exc:  # diverged
+        utils.print_red(exc)
+        return 1
+    utils.print_blue(f"Trained {args.epochs} epochs in {time.perf_counter() - start:.1f} s")
+
+    test_acc = model.accuracy(X_test, y_test)
+    all_acc = model.accuracy(X_all, y_all)
+    ok = utils.assert_greater_equal(
+        test_acc, 0.77, f"Test accuracy (handout's 200 images): {test_acc:.5f} (required >= 0.77)")
+    utils.assert_greater_equal(
+        all_acc, 0.77, f"Test accuracy (all {len(X_all):,} test images): {all_acc:.5f}")
+    return 0 if ok and not failed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
