@@ -249,6 +249,8 @@ def score_parts(item: Item, raw) -> ItemResult | None:
     if total <= 0:
         return None
     score = round(min(max(item.points * earned / total, 0.0), item.points), 2)
+    if error:  # the check did not finish: no partial credit for the parts it reached
+        score = 0.0
     why = "all checks passed" if first_failure is None else first_failure
     if error and first_failure is None:
         why = error
@@ -295,11 +297,12 @@ def score_run(item: Item, run_record, child: ChildRun, labels: _Labels, fast: bo
                      + _tail(child), f"not graded: {child.problem or 'no record'}")
     error = run_record.get("error")
     pred = run_record.get("pred")
-    y = labels.y_test
-    if not (isinstance(pred, list) and len(pred) == len(y) and all(isinstance(v, int) for v in pred)):
+    if not (isinstance(pred, list) and all(isinstance(v, int) for v in pred)):
         reason = _clean(error) if error else (child.problem or "no predictions came back")
-        if isinstance(pred, list) and len(pred) != len(y):
-            reason = f"your model gave {len(pred)} predictions for the {len(y)} test images"
+        return _zero(item, f"Could not measure the test accuracy: {reason}." + _tail(child), reason)
+    y = labels.y_test  # loaded only when there is something to compare
+    if len(pred) != len(y):
+        reason = f"your model gave {len(pred)} predictions for the {len(y)} test images"
         return _zero(item, f"Could not measure the test accuracy: {reason}." + _tail(child), reason)
     accuracy = sum(int(p == t) for p, t in zip(pred, y)) / len(y)
     how = _clean(run_record.get("how") or "your trained model")
@@ -406,8 +409,8 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
         name = GROUPS[group][0]
         if name not in files:
             return group, None, name
-        if fast and group == "numpy_run":  # nothing to probe without the real-data run
-            return group, ChildRun(group, {}, 0, False, 0.0, ""), None
+        if fast and group in RUN_GROUPS:  # the unit child also checks the judgement's word
+            return group, None, None
         scratch = prepare_scratch(group, files, base, user)
         is_run = group in RUN_GROUPS and not fast
         child = run_child(group, scratch, timeout=timeout if is_run else unit_timeout,
@@ -423,6 +426,11 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
                 results.append(_zero(item, "Not graded in this run (group not selected).", "not selected"))
         for group in wanted:
             child, missing = outcomes[group]
+            if fast and group in RUN_GROUPS and not missing:
+                unit = group.replace("_run", "_unit")
+                child = outcomes[unit][0] if unit in outcomes else None
+                if child is None:
+                    child = ChildRun(group, {}, 0, False, 0.0, "", "its unit group was not graded")
             results.extend(score_group(group, child, missing, labels, fast))
     finally:
         shutil.rmtree(base, ignore_errors=True)
