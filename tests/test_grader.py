@@ -258,3 +258,39 @@ def test_reference_scores_42_of_42(tmp_path):
     assert not failed, failed
     assert data["score"] == 42
     print(f"full grade of the reference: {elapsed:.0f} s")
+
+
+# --------------------------------------------------------------------------- Gradescope files
+GRADESCOPE = ROOT / "grader" / "gradescope"
+
+
+def test_run_autograder_writes_results_where_gradescope_reads_them(tmp_path):
+    """run_autograder with Gradescope's layout (rooted in a temporary directory)."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "source").symlink_to(ROOT)
+    (tmp_path / "submission").mkdir()
+    env = dict(os.environ, AUTOGRADER_ROOT=str(tmp_path), AUTOGRADER_PYTHON=sys.executable)
+    subprocess.run(["bash", str(GRADESCOPE / "run_autograder")], env=env, check=True,
+                   capture_output=True, timeout=60)
+    data = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert_valid_results(data)
+    assert data["score"] == 0
+
+
+def test_build_zip_has_gradescope_layout(tmp_path):
+    import subprocess
+    import zipfile
+
+    out = tmp_path / "autograder.zip"
+    subprocess.run(["bash", str(GRADESCOPE / "build_zip.sh"), str(out)], check=True, capture_output=True,
+                   timeout=120)
+    names = set(zipfile.ZipFile(out).namelist())
+    assert {"setup.sh", "run_autograder", "utils.py", "requirements.txt", "grader/__main__.py",
+            "grader/child.py", "grader/runner.py"} <= names
+    assert {f"data/FashionMNIST/raw/{n}-ubyte.gz" for n in
+            ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")} <= names
+    assert not names & set(REFERENCE_FILES)
+    assert (zipfile.ZipFile(out).getinfo("run_autograder").external_attr >> 16) & 0o111
