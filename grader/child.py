@@ -1,7 +1,8 @@
 """The child side of the grader: probe one group of rubric items in a student's code.
 
-The parent copies this file into a scratch directory next to the student's files
-and the grader's own ``utils.py`` and runs::
+The parent runs it, in a scratch directory holding copies of the student's files
+and the grader's own ``utils.py``, either forked from the grader's fork server
+(:func:`forked_main`; torch is imported once there) or as a fresh interpreter::
 
     python -I _grader_child.py GROUP OBSERVATIONS.json ITEM_TIMEOUT [--fast]
 
@@ -11,8 +12,8 @@ real-data items) to ``OBSERVATIONS.json`` after every item, so items finished
 before a crash or a kill still count. It never writes scores: the parent turns
 observations into scores, clamps them to the rubric and writes ``results.json``.
 
-Self-contained on purpose (standard library, numpy, torch, utils): it runs from the
-scratch copy, not from the grader package.
+Self-contained on purpose (standard library, numpy, torch, utils), so the second
+way can run it from the scratch copy.
 """
 from __future__ import annotations
 
@@ -1052,9 +1053,10 @@ def run_script(rec, group, fast, module=None):
 
 
 # --------------------------------------------------------------------------- entry point
-def main(argv):
-    group, out_path, item_timeout = argv[1], argv[2], float(argv[3])
-    fast = "--fast" in argv[4:]
+def run_group(group, scratch, out_path, item_timeout, fast):
+    """Probe ``group`` in the submission copied to ``scratch``; never returns."""
+    global SCRATCH
+    SCRATCH = os.path.abspath(scratch)
     sys.path.insert(0, SCRATCH)
     os.chdir(SCRATCH)
     rec = Recorder(out_path, item_timeout)
@@ -1071,8 +1073,52 @@ def main(argv):
         rec.fatal(f"unknown group {group!r}")
     rec.save()
     # Skip interpreter teardown: the student's atexit handlers and threads cannot touch the result.
-    sys.stdout.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
     os._exit(0)
+
+
+def main(argv):
+    """``python -I _grader_child.py GROUP OBSERVATIONS.json ITEM_TIMEOUT [--fast]`` (run from the scratch copy)."""
+    run_group(argv[1], SCRATCH, argv[2], float(argv[3]), "--fast" in argv[4:])
+
+
+def forked_main(group, scratch, out_path, item_timeout, fast, env, uid=None, gid=None,
+                max_file_bytes=200 * 2**20):
+    """Entry point in a process forked from the grader's fork server (torch already imported).
+
+    Sets up what a fresh ``python -I`` child would have: its own session (so the parent
+    can kill everything it starts), output to ``scratch/output.log``, file-size and core
+    limits, the unprivileged user, a clean environment and a ``sys.path`` on which the
+    repository (and so the reference solution) is not importable.
+    """
+    import resource
+    os.setsid()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing us
+    log = os.open(os.path.join(scratch, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+    os.environ.clear()
+    os.environ.update(env)
+    import tempfile
+    tempfile.tempdir = None
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    hidden = {repo, os.path.join(repo, "tests"), os.path.join(repo, "grader")}
+    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) not in hidden]
+    for name in ("utils", "numpy_ann", "pytorch_ann", "pytorch_cnn"):
+        sys.modules.pop(name, None)
+    run_group(group, scratch, out_path, item_timeout, fast)
 
 
 if __name__ == "__main__":

@@ -88,5 +88,5 @@ BUGS = (
     Bug("BatchNorm before pooling", CNN, "3.1",
         ((r"(nn\.MaxPool2d\([^)]*\)),(\s*)(nn\.BatchNorm2d\([^)]*\)),", r"\3,\2\1,"),)),
     Bug("a missing block", CNN, "3.1",
-        ((r"\(128, 256\)", "(128, 128)"),)),
+        ((r", \(128, 256\)\)", ")"),)),
 )
