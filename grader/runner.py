@@ -365,9 +365,14 @@ def score_run(item: Item, run_record, child: ChildRun, labels: _Labels, fast: bo
                      + _tail(child), f"not graded: {child.problem or 'no record'}")
     error = run_record.get("error")
     pred = run_record.get("pred")
+    script_tail = run_record.get("output_tail")
+    if isinstance(script_tail, str) and script_tail.strip():
+        tail = "\nLast lines your script printed:\n" + script_tail.strip()[-1500:]
+    else:
+        tail = _tail(child)
     if not (isinstance(pred, list) and all(isinstance(v, int) for v in pred)):
         reason = _clean(error) if error else (child.problem or "no predictions came back")
-        return _zero(item, f"Could not measure the test accuracy: {reason}." + _tail(child), reason)
+        return _zero(item, f"Could not measure the test accuracy: {reason}." + tail, reason)
     y = labels.y_test  # loaded only when there is something to compare
     if len(pred) != len(y):
         reason = f"your model gave {len(pred)} predictions for the {len(y)} test images"
@@ -428,6 +433,8 @@ def score_group(group: str, child: ChildRun | None, missing_file: str | None, la
     records = obs.get("items") if isinstance(obs.get("items"), dict) else {}
     runs = obs.get("runs") if isinstance(obs.get("runs"), dict) else {}
     fatal = obs.get("fatal") if isinstance(obs.get("fatal"), str) else None
+    if fatal and child.problem is None:  # e.g. the import failed: every item says so
+        child.problem = _clean(fatal)
     results = []
     for item in items:
         if item.id in THRESHOLDS:

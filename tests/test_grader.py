@@ -294,3 +294,14 @@ def test_build_zip_has_gradescope_layout(tmp_path):
             ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")} <= names
     assert not names & set(REFERENCE_FILES)
     assert (zipfile.ZipFile(out).getinfo("run_autograder").external_attr >> 16) & 0o111
+
+
+def test_student_code_cannot_import_the_reference(tmp_path):
+    """Only the submitted files are importable: not the repository's reference solution."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    source = (ROOT / "pytorch_cnn.py").read_text()
+    (sub / "pytorch_cnn.py").write_text(source.replace("\nimport torch\n", "\nimport torch\nimport numpy_ann\n", 1))
+    report = grade(sub, fast=True, groups=["cnn_unit", "cnn_run"])
+    assert scores(report)["3.1"] == 0
+    assert "No module named 'numpy_ann'" in outputs(report)["3.1"]
