@@ -17,7 +17,8 @@ import numpy as np
 __all__ = [
     "CLASS_NAMES", "FashionMNISTError", "print_red", "print_green", "print_yellow",
     "print_blue", "assert_greater_equal", "assert_less_equal", "load_mnist_f",
-    "get_device", "Split", "preprocess", "handout_split", "load_handout_data",
+    "get_device", "describe_device", "Split", "preprocess", "handout_split", "full_split",
+    "load_handout_data", "EpochProgress",
     "plot_train_val_metrics", "diagnose_fit",
 ]
 
@@ -373,12 +374,24 @@ def preprocess(X, y, layout="flat", return_tensor=False, device=None, num_classe
             torch.as_tensor(Y, dtype=torch.float32, device=device))
 
 
+def full_split(X_train, y_train, X_test, y_test, val_size=5000) -> Split:
+    """The ``--full`` protocol: all 60,000 training images less a stratified
+    validation set of ``val_size`` (``random_state=42``), and all 10,000 test images."""
+    from sklearn.model_selection import train_test_split
+
+    X_tr, X_val, y_tr, y_val = train_test_split(
+        X_train, y_train, test_size=val_size, random_state=42, stratify=y_train)
+    return Split(X_tr, y_tr, X_val, y_val, X_test, y_test)
+
+
 def load_handout_data(layout="flat", return_tensor=False, device=None, data_dir=None,
-                      full_test=False):
+                      full_test=False, full=False):
     """Load, split and preprocess exactly as the handout's scripts do.
 
     Returns a :class:`Split` of preprocessed sets (2,000 / 200 / 200). With
-    ``full_test=True`` the test set is all 10,000 test images instead.
+    ``full_test=True`` the test set is all 10,000 test images instead. With
+    ``full=True`` it is the ``--full`` protocol instead (:func:`full_split`:
+    55,000 / 5,000 / 10,000).
 
     Examples
     --------
@@ -387,7 +400,7 @@ def load_handout_data(layout="flat", return_tensor=False, device=None, data_dir=
     ((2000, 784), (200, 10), (200, 784))
     """
     X_train, y_train, X_test, y_test = load_mnist_f(data_dir=data_dir)
-    split = handout_split(X_train, y_train, X_test, y_test)
+    split = (full_split if full else handout_split)(X_train, y_train, X_test, y_test)
     if full_test:
         split = split._replace(X_test=X_test, y_test=y_test)
     out = []
@@ -395,6 +408,36 @@ def load_handout_data(layout="flat", return_tensor=False, device=None, data_dir=
                  (split.X_test, split.y_test)):
         out += preprocess(X, y, layout=layout, return_tensor=return_tensor, device=device)
     return Split(*out)
+
+
+class EpochProgress:
+    """Per-epoch progress with elapsed time and an estimate of the time left.
+
+    Pass an instance as ``train(..., callback=EpochProgress(epochs))``; it prints the
+    handout's line from ``model.train_val_metrics`` after every epoch, plus timing::
+
+        [3 / 30] | Train Loss: ... | Val Accuracy: 0.88000 | 41 s elapsed, ~6 min 9 s left
+    """
+
+    def __init__(self, epochs):
+        import time
+
+        self.epochs, self._clock = epochs, time.perf_counter
+        self.start = self._clock()
+
+    def __call__(self, epoch, model):
+        m = model.train_val_metrics
+        elapsed = self._clock() - self.start
+        left = elapsed / epoch * (self.epochs - epoch)
+        print(f"[{epoch} / {self.epochs}] | Train Loss: {m['train_losses'][-1]:.5f} | "
+              f"Train Accuracy: {m['train_accs'][-1]:.5f} | Val Loss: {m['val_losses'][-1]:.5f} | "
+              f"Val Accuracy: {m['val_accs'][-1]:.5f} | {_duration(elapsed)} elapsed, "
+              f"~{_duration(left)} left", flush=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60} s"
 
 
 # --------------------------------------------------------------------------- curves

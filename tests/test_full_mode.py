@@ -1,0 +1,87 @@
+"""The --full protocol's building blocks: the split, reshuffling, callbacks, progress."""
+import re
+
+import numpy as np
+import pytest
+
+import utils
+from numpy_ann import NumpyANN
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return utils.load_mnist_f()
+
+
+def test_full_split_sizes_and_stratification(raw):
+    s = utils.full_split(*raw)
+    assert [len(a) for a in s] == [55000, 55000, 5000, 5000, 10000, 10000]
+    assert np.bincount(s.y_val).tolist() == [500] * 10  # stratified
+    assert np.array_equal(s.X_test, raw[2])
+    # Train and validation are disjoint and together are the whole training set.
+    rows = np.concatenate([s.X_train, s.X_val]).reshape(60000, -1)
+    assert len(np.unique(rows, axis=0)) == len(np.unique(raw[0].reshape(60000, -1), axis=0))
+
+
+def test_load_handout_data_full():
+    s = utils.load_handout_data(full=True)
+    assert s.X_train.shape == (55000, 784) and s.y_val.shape == (5000, 10)
+    assert s.X_test.shape == (10000, 784)
+
+
+def toy(n=50, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    return X, np.eye(3)[rng.integers(0, 3, n)]
+
+
+def test_shuffle_seed_reshuffles_deterministically():
+    X, Y = toy()
+    runs = []
+    for shuffle_seed in (None, 1, 1, 2):
+        m = NumpyANN(4, 5, 3, lr=0.5, random_seed=0)
+        m.train(X, Y, X, Y, epochs=3, batch_size=8, verbose=False, shuffle_seed=shuffle_seed)
+        runs.append(m.W1.copy())
+    assert np.array_equal(runs[1], runs[2])              # same seed, same run
+    assert not np.allclose(runs[0], runs[1])             # shuffled differs from in-order
+    assert not np.allclose(runs[1], runs[3])             # different seed differs
+
+
+def test_shuffle_with_full_batch_equals_in_order():
+    # One batch holding every sample: the order cannot matter (up to float rounding).
+    X, Y = toy()
+    a, b = NumpyANN(4, 5, 3, lr=0.5), NumpyANN(4, 5, 3, lr=0.5)
+    a.train(X, Y, X, Y, epochs=3, batch_size=len(X), verbose=False)
+    b.train(X, Y, X, Y, epochs=3, batch_size=len(X), verbose=False, shuffle_seed=7)
+    assert np.allclose(a.W1, b.W1, atol=1e-12)
+
+
+def test_callback_sees_each_epoch_and_can_set_lr():
+    X, Y = toy()
+    seen = []
+
+    def callback(epoch, model):
+        seen.append((epoch, len(model.train_val_metrics["train_losses"])))
+        model.lr = 0.0  # freeze from epoch 2 on
+
+    m = NumpyANN(4, 5, 3, lr=0.5)
+    m.train(X, Y, X, Y, epochs=3, batch_size=8, verbose=False, callback=callback)
+    assert seen == [(1, 1), (2, 2), (3, 3)]
+    losses = m.train_val_metrics["train_losses"]
+    assert losses[1] == losses[2]
+
+
+def test_epoch_progress_line(capsys, monkeypatch):
+    clock = iter([110.0, 120.0])
+    progress = utils.EpochProgress(epochs=8)
+    progress._clock = lambda: next(clock)
+    progress.start = 100.0
+    model = type("M", (), {})()
+    model.train_val_metrics = {"train_losses": [0.5], "train_accs": [0.8],
+                               "val_losses": [0.6], "val_accs": [0.75]}
+    progress(1, model)
+    progress(2, model)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("[1 / 8] | Train Loss: 0.50000 | Train Accuracy: 0.80000 | "
+                        "Val Loss: 0.60000 | Val Accuracy: 0.75000 | 10 s elapsed, ~1 min 10 s left")
+    assert re.search(r"\[2 / 8\] .* 20 s elapsed, ~1 min 0 s left$", lines[1])
