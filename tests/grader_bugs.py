@@ -51,7 +51,7 @@ BUGS = (
     Bug("relu_grad is 1 at 0", NUMPY, "1.3",
         ((r"\(np\.asarray\(z\) > 0\)", "(np.asarray(z) >= 0)"),)),
     Bug("no division by the batch size m", NUMPY, "1.6",
-        ((r"^(\s*d[Wb][12] = .*?)\s*/ m\b", r"\1"),)),
+        ((r"^(\s*d(?:z2|[Wb][12]) = .*?)\s*/ m\b", r"\1"),)),
     Bug("cross-entropy averaged over classes too", NUMPY, "1.4",
         ((r"/ y_true\.shape\[0\]\)", "/ y_true.size)"),)),
     Bug("W2 updated before dz1 is computed", NUMPY, "1.6",
