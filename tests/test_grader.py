@@ -305,3 +305,18 @@ def test_student_code_cannot_import_the_reference(tmp_path):
     report = grade(sub, fast=True, groups=["cnn_unit", "cnn_run"])
     assert scores(report)["3.1"] == 0
     assert "No module named 'numpy_ann'" in outputs(report)["3.1"]
+
+
+def test_missing_method_and_wrong_return_type(tmp_path):
+    """A deleted method and a method returning the wrong type cost their items, with reasons."""
+    def edit(source):
+        source = source.replace("    def _relu_grad(z):", "    def _relu_grad_renamed(z):", 1)
+        return source.replace("        return self._forward(self._check_X(X, \"X\"), training=False)",
+                              "        return \"probabilities\"", 1)
+    sub = numpy_variant(tmp_path, "missing", edit)
+    report = grade(sub, fast=True, groups=["numpy_unit"])
+    got, out = scores(report), outputs(report)
+    assert got["1.3"] == 0 and "has no attribute '_relu_grad'" in out["1.3"]
+    assert got["1.8"] < 1 and "expected numbers" in out["1.8"]
+    for item_id in ("1.1", "1.2", "1.4", "1.5", "1.9"):
+        assert got[item_id] == POINTS[item_id], out[item_id]
