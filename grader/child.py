@@ -1096,6 +1096,7 @@ def forked_main(group, scratch, out_path, item_timeout, fast, env, uid=None, gid
     repository (and so the reference solution) is not importable.
     """
     import resource
+    import tempfile
     os.setsid()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
@@ -1111,7 +1112,6 @@ def forked_main(group, scratch, out_path, item_timeout, fast, env, uid=None, gid
         os.setuid(uid)
     os.environ.clear()
     os.environ.update(env)
-    import tempfile
     tempfile.tempdir = None
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     hidden = {repo, os.path.join(repo, "tests"), os.path.join(repo, "grader")}
