@@ -17,7 +17,7 @@ import pytest
 
 from grader import ITEMS, grade, results_json, table, write_results
 from grader.__main__ import main as grader_main
-from grader.rubric import GROUPS, THRESHOLDS
+from grader.rubric import THRESHOLDS
 
 from grader_bugs import BUGS, ROOT, write_submission
 
