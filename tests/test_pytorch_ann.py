@@ -1,0 +1,266 @@
+"""Tests for pytorch_ann.py (Part 2).
+
+The handout's quoted values are doctests in pytorch_ann.py itself (run by pytest too).
+"""
+import inspect
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+import torch
+from torch import nn
+
+import pytorch_ann
+import utils
+from pytorch_ann import PyTorchANN
+
+ROOT = Path(__file__).resolve().parents[1]
+LINE = re.compile(r"^\[(\d+) / (\d+)\] \| Train Loss: \d+\.\d{5} \| Train Accuracy: [01]\.\d{5} "
+                  r"\| Val Loss: \d+\.\d{5} \| Val Accuracy: [01]\.\d{5}$")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def toy_data(n=40, d=6, k=3, seed=0):
+    """A small learnable problem: the class is the argmax of a fixed projection."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    y = (X @ torch.randn(d, k, generator=g)).argmax(dim=1)
+    return X, y, nn.functional.one_hot(y, k).float()
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These tensors are tiny: thread hand-offs cost more than they save, badly so on a
+    busy machine (measured here: 26 s -> 0.8 s for one test). Restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def state(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def same_state(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+# ---------------------------------------------------------------------- construction
+def test_attributes_and_architecture():
+    model = PyTorchANN(input_size=784, hidden_size=32, output_size=10, random_seed=3)
+    assert (model.input_size, model.hidden_size, model.output_size, model.seed) == (784, 32, 10, 3)
+    assert [type(m) for m in model.model] == [nn.Linear, nn.ReLU, nn.Linear]
+    assert (model.model[0].in_features, model.model[0].out_features) == (784, 32)
+    assert (model.model[2].in_features, model.model[2].out_features) == (32, 10)
+    assert sum(p.numel() for p in model.parameters()) == 784 * 32 + 32 + 32 * 10 + 10
+
+
+def test_init_seeds_torch_before_building_the_layers():
+    torch.manual_seed(11)
+    expected = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
+    model = PyTorchANN(5, 4, 3, random_seed=11)
+    assert same_state(model.model.state_dict(), expected.state_dict())
+    assert not torch.equal(PyTorchANN(5, 4, 3, random_seed=12).model[0].weight, model.model[0].weight)
+
+
+def test_forward_shapes():
+    model = PyTorchANN(input_size=6, hidden_size=5, output_size=3)
+    assert model(torch.rand(7, 6)).shape == (7, 3)
+    assert model(torch.rand(6)).shape == (3,)
+    assert torch.equal(model.forward(torch.ones(2, 6)), model.model(torch.ones(2, 6)))
+
+
+# ---------------------------------------------------------------------- module semantics
+def modes(model):
+    return {model.training} | {m.training for m in model.modules()}
+
+
+def test_train_and_eval_still_switch_modes_of_every_submodule():
+    model = PyTorchANN(5, 4, 3)
+    assert model.eval() is model and modes(model) == {False}
+    assert model.train() is model and modes(model) == {True}
+    assert model.train(False) is model and modes(model) == {False}
+    assert model.train(True) is model and modes(model) == {True}
+    assert model.train(mode=False) is model and modes(model) == {False}
+    model.requires_grad_(False).eval()  # other nn.Module methods that go through train()
+    assert modes(model) == {False}
+
+
+def test_to_moves_and_casts_parameters():
+    model = PyTorchANN(5, 4, 3)
+    assert model.to(torch.float64) is model
+    assert {p.dtype for p in model.parameters()} == {torch.float64}
+    assert model.to("cpu") is model and {p.device.type for p in model.parameters()} == {"cpu"}
+    assert model(torch.rand(2, 5, dtype=torch.float64)).dtype == torch.float64
+
+
+def test_train_needs_all_four_sets():
+    X, y, Y = toy_data()
+    with pytest.raises(TypeError, match="X_train, y_train, X_val and y_val"):
+        PyTorchANN(6, 4, 3).train(X, Y)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(X_train=torch.rand(40, 5)), r"shape \(N, 6\)"),
+    (dict(y_train=torch.zeros(39, dtype=torch.long)), "40 rows but y_train has 39"),
+    (dict(y_train=torch.rand(40)), "one-hot float rows"),
+    (dict(y_val=torch.zeros(40, 4)), r"\(N, 3\)"),
+    (dict(epochs=0), "epochs and batch_size"),
+])
+def test_train_rejects_bad_inputs_saying_what_was_expected(bad, match):
+    X, y, Y = toy_data()
+    kwargs = dict(X_train=X, y_train=Y, X_val=X, y_val=Y, epochs=1, batch_size=8, learning_rate=0.1)
+    with pytest.raises(ValueError, match=match):
+        PyTorchANN(6, 4, 3).train(**{**kwargs, **bad})
+
+
+# ---------------------------------------------------------------------- training
+def test_train_signature_keeps_the_handout_order():
+    params = list(inspect.signature(PyTorchANN.train).parameters)
+    assert params[:8] == ["self", "X_train", "y_train", "X_val", "y_val", "epochs", "batch_size",
+                          "learning_rate"]
+
+
+def test_unshuffled_train_is_plain_minibatch_sgd_in_order():
+    """Same weights as a hand-written loop: zero_grad, forward, CE loss, backward, step."""
+    X, y, Y = toy_data()
+    model = PyTorchANN(6, 5, 3, random_seed=4)
+    ref = PyTorchANN(6, 5, 3, random_seed=4).model
+    model.train(X, Y, X, Y, epochs=3, batch_size=16, learning_rate=0.3, shuffle=False, verbose=False)
+    opt = torch.optim.SGD(ref.parameters(), lr=0.3)
+    for _ in range(3):
+        for s in range(0, 40, 16):  # batches of 16, 16, 8
+            opt.zero_grad()
+            nn.CrossEntropyLoss()(ref(X[s:s + 16]), Y[s:s + 16]).backward()
+            opt.step()
+    for p, q in zip(model.model.parameters(), ref.parameters()):
+        torch.testing.assert_close(p, q)
+
+
+def test_metrics_are_recorded_per_epoch_and_are_what_they_claim():
+    X, y, Y = toy_data()
+    Xv, yv, Yv = toy_data(n=20, seed=1)
+    model = PyTorchANN(6, 5, 3, random_seed=0)
+    initial_loss = nn.CrossEntropyLoss()(model(X), y).item()
+    model.train(X, Y, Xv, Yv, epochs=4, batch_size=40, learning_rate=0.5, verbose=False)
+    m = model.train_val_metrics
+    assert set(m) == {"train_losses", "train_accs", "val_losses", "val_accs"}
+    assert all(len(v) == 4 and all(isinstance(x, float) for x in v) for v in m.values())
+    # One full batch per epoch: epoch 1's train loss is the loss before the first step.
+    assert m["train_losses"][0] == pytest.approx(initial_loss, rel=1e-6)
+    # Validation: one eval pass with the final weights.
+    assert m["val_losses"][-1] == pytest.approx(nn.CrossEntropyLoss()(model(Xv), yv).item(), rel=1e-6)
+    assert m["val_accs"][-1] == model.accuracy(Xv, Yv)
+    assert m["train_losses"][-1] < m["train_losses"][0]
+
+
+def test_prints_every_fifth_epoch_in_the_handout_format(capsys):
+    X, y, Y = toy_data()
+    PyTorchANN(6, 5, 3).train(X, Y, X, Y, epochs=12, batch_size=8, learning_rate=0.1)
+    lines = capsys.readouterr().out.splitlines()
+    assert [LINE.match(line).group(1, 2) for line in lines] == [("5", "12"), ("10", "12")]
+    PyTorchANN(6, 5, 3).train(X, Y, X, Y, epochs=12, batch_size=8, learning_rate=0.1, verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_one_hot_and_integer_labels_train_identically():
+    X, y, Y = toy_data()
+    a, b = PyTorchANN(6, 5, 3), PyTorchANN(6, 5, 3)
+    a.train(X, Y, X, Y, epochs=3, batch_size=8, learning_rate=0.2, verbose=False)
+    b.train(X, y, X, y, epochs=3, batch_size=8, learning_rate=0.2, verbose=False)
+    assert a.train_val_metrics == b.train_val_metrics
+    assert same_state(state(a), state(b))
+    assert a.accuracy(X, Y) == a.accuracy(X, y) == (a.predict(X) == y).sum().item() / 40
+
+
+def test_training_is_deterministic_for_a_seed_and_the_seed_matters():
+    X, y, Y = toy_data()
+    runs = []
+    for seed in (5, 5, 6):
+        model = PyTorchANN(6, 5, 3, random_seed=seed)
+        model.train(X, Y, X, Y, epochs=3, batch_size=8, learning_rate=0.2, verbose=False)
+        runs.append((model.train_val_metrics, state(model)))
+    assert runs[0][0] == runs[1][0] and same_state(runs[0][1], runs[1][1])
+    assert runs[0][0] != runs[2][0]
+
+
+def test_reshuffling_is_off_by_default_and_seeded_when_on():
+    assert inspect.signature(PyTorchANN.train).parameters["shuffle"].default is False
+    X, y, Y = toy_data()
+    runs = []
+    for _ in range(2):
+        model = PyTorchANN(6, 5, 3)
+        model.train(X, Y, X, Y, epochs=2, batch_size=8, learning_rate=0.2, shuffle=True, verbose=False)
+        runs.append(state(model))
+    assert same_state(*runs)
+
+
+def test_reshuffling_changes_the_batches_each_epoch():
+    X, y, Y = toy_data()
+    fixed, shuffled = PyTorchANN(6, 5, 3), PyTorchANN(6, 5, 3)
+    fixed.train(X, Y, X, Y, epochs=2, batch_size=8, learning_rate=0.2, shuffle=False, verbose=False)
+    shuffled.train(X, Y, X, Y, epochs=2, batch_size=8, learning_rate=0.2, shuffle=True, verbose=False)
+    assert not same_state(state(fixed), state(shuffled))
+
+
+def test_predict_and_accuracy():
+    X, y, Y = toy_data()
+    model = PyTorchANN(6, 5, 3).train()
+    pred = model.predict(X)
+    assert pred.dtype == torch.long and pred.shape == (40,)
+    assert torch.equal(pred, model.model(X).argmax(dim=1))
+    assert not model.training  # predict evaluates in eval mode
+    acc = model.accuracy(X, Y)
+    assert isinstance(acc, float) and acc == (pred == y).sum().item() / 40
+
+
+# ---------------------------------------------------------------------- plot, judgement
+def test_plot_saves_next_to_the_script_by_default_and_returns_fig_ax(tmp_path):
+    default = inspect.signature(PyTorchANN.plot_train_val_metrics).parameters["path"].default
+    assert default == Path(pytorch_ann.__file__).resolve().parent / "pytorch_ann_train_val_metrics.png"
+    X, y, Y = toy_data()
+    model = PyTorchANN(6, 5, 3)
+    model.train(X, Y, X, Y, epochs=3, batch_size=8, learning_rate=0.2, verbose=False)
+    fig, ax = model.plot_train_val_metrics(path=tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 0
+    assert tuple(fig.get_size_inches()) == (12, 6) and len(ax) == 2
+    assert list(ax[0].lines[0].get_ydata()) == model.train_val_metrics["train_losses"]
+
+
+def test_report_my_judgement_is_a_constant_from_the_handout_set():
+    assert PyTorchANN(5, 4, 3).report_my_judgement() in ("underfitting", "overfitting", "generalizing")
+    assert "return" in inspect.getsource(PyTorchANN.report_my_judgement)
+
+
+# ---------------------------------------------------------------------- the real run
+@pytest.fixture(scope="module")
+def script_run():
+    """``python pytorch_ann.py --quiet``: the handout protocol on the real data, run once."""
+    proc = subprocess.run([sys.executable, "pytorch_ann.py", "--quiet"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    return proc.returncode, ANSI.sub("", proc.stdout + proc.stderr)
+
+
+@pytest.mark.slow
+def test_script_clears_the_handout_threshold(script_run):
+    code, out = script_run
+    assert code == 0, out
+    assert re.search(r"Doctests: (\d+) of \1 passed", out), out
+    assert "Using CPU" in out or "Using CUDA" in out or "Using Apple MPS" in out
+    acc = float(re.search(r"200 handout test images: ([\d.]+)", out).group(1))
+    assert acc >= 0.80, out
+    full = float(re.search(r"all 10,000 test images: ([\d.]+)", out).group(1))
+    assert 0.0 < full <= 1.0
+    assert (ROOT / "pytorch_ann_train_val_metrics.png").is_file()
+
+
+@pytest.mark.slow
+def test_judgement_agrees_with_diagnose_fit_on_the_default_run(script_run):
+    code, out = script_run
+    said, read = re.search(r"My judgement: (\w+) \(utils.diagnose_fit reads this run as: (\w+)\)",
+                           out).groups()
+    assert said == PyTorchANN(5, 4, 3).report_my_judgement() == read, out

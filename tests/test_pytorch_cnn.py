@@ -1,0 +1,310 @@
+"""Tests for pytorch_cnn.py (Part 3).
+
+The handout's quoted values are doctests in pytorch_cnn.py itself (run by pytest too).
+Training tests use a handful of random images so they stay fast.
+"""
+import inspect
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import pytorch_cnn
+from pytorch_cnn import PyTorchCNN, random_flip_shift
+
+ROOT = Path(__file__).resolve().parents[1]
+LINE = re.compile(r"^\[(\d+) / (\d+)\] \| Train Loss: \d+\.\d{5} \| Train Accuracy: [01]\.\d{5} "
+                  r"\| Val Loss: \d+\.\d{5} \| Val Accuracy: [01]\.\d{5}$")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def toy_images(n=24, k=10, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, 1, 28, 28, generator=g)
+    y = torch.randint(0, k, (n,), generator=g)
+    return X, y, nn.functional.one_hot(y, k).float()
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These tensors are tiny: thread hand-offs cost more than they save, badly so on a
+    busy machine (measured here: 26 s -> 0.8 s for one test). Restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def state(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def same_state(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+FAST = dict(epochs=2, learning_rate=0.003, batch_size=8, augment=True, verbose=False)
+
+
+# ---------------------------------------------------------------------- architecture
+def test_the_24_modules_of_the_handout():
+    model = PyTorchCNN()
+    expected = []
+    for c_in, c_out in ((1, 32), (32, 64), (64, 128), (128, 256)):
+        expected += [("Conv2d", c_in, c_out), ("ReLU",), ("MaxPool2d",), ("BatchNorm2d", c_out),
+                     ("Dropout",)]
+    expected += [("Flatten",), ("Linear", 256, 128), ("ReLU",), ("Linear", 128, 10)]
+    assert len(model.model) == 24
+    for layer, want in zip(model.model, expected):
+        assert type(layer).__name__ == want[0]
+        if isinstance(layer, nn.Conv2d):
+            assert (layer.in_channels, layer.out_channels) == want[1:]
+            assert (layer.kernel_size, layer.stride, layer.padding) == ((3, 3), (1, 1), (1, 1))
+        if isinstance(layer, nn.Linear):
+            assert (layer.in_features, layer.out_features) == want[1:]
+        if isinstance(layer, nn.BatchNorm2d):
+            assert layer.num_features == want[1]
+        if isinstance(layer, nn.MaxPool2d):
+            assert layer.kernel_size == 2
+        if isinstance(layer, nn.Dropout):
+            assert layer.p == 0.3
+
+
+@pytest.mark.parametrize("num_classes, params", [(10, 422_986), (3, 422_986 - 7 * 129)])
+def test_parameter_count(num_classes, params):
+    model = PyTorchCNN(num_classes=num_classes)
+    assert model.num_classes == num_classes
+    assert sum(p.numel() for p in model.parameters()) == params
+
+
+def test_init_seeds_torch_numpy_and_random():
+    PyTorchCNN(random_seed=7)
+    after_init = (np.random.rand(), random.random())
+    np.random.seed(7)
+    random.seed(7)
+    assert after_init == (np.random.rand(), random.random())
+    torch.manual_seed(7)
+    conv = nn.Conv2d(1, 32, kernel_size=3, stride=1, padding=1)
+    assert torch.equal(PyTorchCNN(random_seed=7).model[0].weight, conv.weight)
+
+
+def test_shapes_through_the_blocks():
+    model = PyTorchCNN(num_classes=4).eval()
+    X = torch.rand(3, 1, 28, 28)
+    sizes = []
+    with torch.no_grad():
+        for layer in model.model:
+            X = layer(X)
+            if isinstance(layer, nn.Dropout):
+                sizes.append(tuple(X.shape[1:]))
+    assert sizes == [(32, 14, 14), (64, 7, 7), (128, 3, 3), (256, 1, 1)]
+    assert X.shape == (3, 4)
+    assert model(torch.rand(5, 1, 28, 28)).shape == (5, 4)
+
+
+# ---------------------------------------------------------------------- module semantics
+def modes(model):
+    return {m.training for m in model.modules()}
+
+
+def test_train_and_eval_still_switch_modes_of_every_submodule():
+    model = PyTorchCNN()
+    assert model.eval() is model and modes(model) == {False}
+    assert model.train() is model and modes(model) == {True}
+    assert model.train(False) is model and modes(model) == {False}
+    assert model.train(mode=True) is model and modes(model) == {True}
+
+
+def test_eval_mode_disables_dropout_and_uses_running_batchnorm_stats():
+    model = PyTorchCNN()
+    X = torch.rand(4, 1, 28, 28)
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(X), model(X))
+        torch.testing.assert_close(model(X)[:1], model(X[:1]))  # no batch statistics in eval mode
+    model.train()
+    with torch.no_grad():
+        assert not torch.equal(model(X), model(X))  # dropout is on
+
+
+def test_to_moves_parameters_and_the_normalisation_buffers():
+    model = PyTorchCNN().to(torch.float64)
+    assert {t.dtype for t in model.state_dict().values() if t.is_floating_point()} == {torch.float64}
+    assert {"input_mean", "input_std"} <= set(model.state_dict())
+    assert model(torch.rand(2, 1, 28, 28, dtype=torch.float64)).dtype == torch.float64
+
+
+# ---------------------------------------------------------------------- augmentation
+def test_random_flip_shift_is_a_flip_and_a_shift_of_each_image():
+    X = torch.rand(16, 1, 28, 28)
+    out = random_flip_shift(X, torch.Generator().manual_seed(0), max_shift=2)
+    assert out.shape == X.shape
+    padded = nn.functional.pad(torch.cat([X, X.flip(3)], 1), (2, 2, 2, 2))  # (16, 2, 32, 32)
+    flips = set()
+    for i in range(16):
+        matches = [(f, dy, dx) for f in (0, 1) for dy in range(5) for dx in range(5)
+                   if torch.equal(out[i, 0], padded[i, f, dy:dy + 28, dx:dx + 28])]
+        assert matches, f"image {i} is not a flip+shift of its input"
+        flips.add(matches[0][0])
+    assert flips == {0, 1}  # both flipped and unflipped images occur
+
+
+def test_random_flip_shift_is_repeatable_from_its_generator():
+    X = torch.rand(8, 1, 28, 28)
+    a = random_flip_shift(X, torch.Generator().manual_seed(3))
+    b = random_flip_shift(X, torch.Generator().manual_seed(3))
+    c = random_flip_shift(X, torch.Generator().manual_seed(4))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+# ---------------------------------------------------------------------- training
+def test_train_signature_keeps_the_handout_order_and_defaults():
+    sig = inspect.signature(PyTorchCNN.train).parameters
+    assert list(sig)[:8] == ["self", "X_train", "y_train", "X_val", "y_val", "epochs",
+                             "learning_rate", "batch_size"]
+    assert (sig["epochs"].default, sig["learning_rate"].default, sig["batch_size"].default) == (10, 0.001, None)
+
+
+def test_train_uses_adam_and_records_metrics(capsys):
+    X, y, Y = toy_images()
+    model = PyTorchCNN()
+    model.train(X, Y, X[:10], Y[:10], epochs=3, learning_rate=0.003, batch_size=8)
+    m = model.train_val_metrics
+    assert set(m) == {"train_losses", "train_accs", "val_losses", "val_accs"}
+    assert all(len(v) == 3 and all(isinstance(x, float) for x in v) for v in m.values())
+    lines = capsys.readouterr().out.splitlines()
+    assert [LINE.match(line).group(1) for line in lines] == ["1", "2", "3"]
+    # Validation metrics are an eval-mode pass with the final weights.
+    assert m["val_accs"][-1] == model.accuracy(X[:10], y[:10])
+    loss = nn.CrossEntropyLoss()(model.eval()(X[:10]), y[:10]).item()
+    assert m["val_losses"][-1] == pytest.approx(loss, rel=1e-5)
+
+
+def test_full_batch_by_default_takes_one_adam_step_per_epoch(monkeypatch):
+    steps = []
+    original = torch.optim.Adam.step
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: steps.append(1) or original(self, *a, **k))
+    X, y, Y = toy_images()
+    PyTorchCNN().train(X, Y, X, Y, epochs=2, verbose=False)
+    assert len(steps) == 2
+    steps.clear()
+    PyTorchCNN().train(X, Y, X, Y, epochs=2, batch_size=10, verbose=False)
+    assert len(steps) == 2 * 3  # batches of 10, 10, 4
+
+
+def test_train_learns_a_small_set():
+    X, y, Y = toy_images(n=8)
+    model = PyTorchCNN()
+    model.train(X, Y, X, Y, epochs=20, learning_rate=0.01, batch_size=8, verbose=False)
+    assert model.accuracy(X, y) == 1.0
+
+
+def test_normalisation_uses_the_training_images_statistics():
+    X, y, Y = toy_images()
+    model = PyTorchCNN()
+    model.train(X, Y, X, Y, **FAST)
+    assert model.input_mean.item() == pytest.approx(X.mean().item())
+    assert model.input_std.item() == pytest.approx(X.std().item())
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(X), model.model((X - X.mean()) / X.std()))
+    plain = PyTorchCNN()
+    plain.train(X, Y, X, Y, normalize=False, **FAST)
+    assert (plain.input_mean.item(), plain.input_std.item()) == (0.0, 1.0)
+
+
+def test_one_hot_and_integer_labels_train_identically():
+    X, y, Y = toy_images()
+    a = PyTorchCNN()  # dropout draws from torch's global generator, seeded by __init__
+    a.train(X, Y, X, Y, **FAST)
+    b = PyTorchCNN()
+    b.train(X, y, X, y, **FAST)
+    assert a.train_val_metrics == b.train_val_metrics and same_state(state(a), state(b))
+    assert a.accuracy(X, Y) == a.accuracy(X, y)
+
+
+def test_training_is_deterministic_on_cpu_for_a_seed():
+    X, y, Y = toy_images()
+    runs = []
+    for seed in (1, 1, 2):
+        model = PyTorchCNN(random_seed=seed)
+        model.train(X, Y, X, Y, **FAST)
+        runs.append((model.train_val_metrics, state(model)))
+    assert runs[0][0] == runs[1][0] and same_state(runs[0][1], runs[1][1])
+    assert runs[0][0] != runs[2][0]
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(X_train=torch.rand(24, 28, 28)), r"\(N, 1, 28, 28\)"),
+    (dict(y_train=torch.zeros(23, dtype=torch.long)), "24 images but there are 23 labels"),
+    (dict(y_val=torch.zeros(24, 3)), r"\(N, 10\)"),
+    (dict(lr_schedule="cosine"), "lr_schedule"),
+])
+def test_train_rejects_bad_inputs_saying_what_was_expected(bad, match):
+    X, y, Y = toy_images()
+    kwargs = dict(X_train=X, y_train=Y, X_val=X, y_val=Y, **FAST)
+    with pytest.raises(ValueError, match=match):
+        PyTorchCNN().train(**{**kwargs, **bad})
+
+
+def test_predict_in_chunks_equals_one_pass_and_accuracy_is_a_float():
+    X, y, Y = toy_images(n=10)
+    model = PyTorchCNN().train()
+    pred = model.predict(X, batch_size=3)
+    assert not model.training
+    assert pred.dtype == torch.long and torch.equal(pred, model.predict(X))
+    with torch.no_grad():
+        assert torch.equal(pred, model(X).argmax(dim=1))
+    acc = model.accuracy(X, Y)
+    assert isinstance(acc, float) and acc == (pred == y).sum().item() / 10
+
+
+# ---------------------------------------------------------------------- plot, judgement
+def test_plot_saves_next_to_the_script_by_default_and_returns_fig_ax(tmp_path):
+    default = inspect.signature(PyTorchCNN.plot_train_val_metrics).parameters["path"].default
+    assert default == Path(pytorch_cnn.__file__).resolve().parent / "pytorch_cnn_train_val_metrics.png"
+    X, y, Y = toy_images()
+    model = PyTorchCNN()
+    model.train(X, Y, X, Y, **FAST)
+    fig, ax = model.plot_train_val_metrics(path=tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 0
+    assert len(ax) == 2 and list(ax[1].lines[1].get_ydata()) == model.train_val_metrics["val_accs"]
+
+
+def test_report_my_judgement_is_a_constant_from_the_handout_set():
+    assert PyTorchCNN().report_my_judgement() in ("underfitting", "overfitting", "generalizing")
+
+
+# ---------------------------------------------------------------------- the real run
+@pytest.fixture(scope="module")
+def script_run():
+    """``python pytorch_cnn.py --quiet``: the handout protocol on the real data, run once."""
+    proc = subprocess.run([sys.executable, "pytorch_cnn.py", "--quiet"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=400)
+    return proc.returncode, ANSI.sub("", proc.stdout + proc.stderr)
+
+
+@pytest.mark.slow
+def test_script_clears_the_handout_threshold(script_run):
+    code, out = script_run
+    assert code == 0, out
+    assert re.search(r"Doctests: (\d+) of \1 passed", out), out
+    acc = float(re.search(r"200 handout test images: ([\d.]+)", out).group(1))
+    assert acc >= 0.85, out
+    full = float(re.search(r"all 10,000 test images: ([\d.]+)", out).group(1))
+    assert 0.0 < full <= 1.0
+    assert (ROOT / "pytorch_cnn_train_val_metrics.png").is_file()
+
+
+@pytest.mark.slow
+def test_judgement_agrees_with_diagnose_fit_on_the_default_run(script_run):
+    code, out = script_run
+    said, read = re.search(r"My judgement: (\w+) \(utils.diagnose_fit reads this run as: (\w+)\)",
+                           out).groups()
+    assert said == PyTorchCNN().report_my_judgement() == read, out
