@@ -1,6 +1,5 @@
 """The scripts' shared plumbing: run() per script, the closing report, callbacks, schedules."""
 import re
-import sys
 import types
 
 import pytest

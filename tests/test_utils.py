@@ -2,8 +2,6 @@
 import gzip
 import hashlib
 import shutil
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
