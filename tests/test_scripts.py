@@ -20,6 +20,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module, kwargs", [
     (numpy_ann, dict(epochs=20)), (pytorch_ann, dict(epochs=2, device="cpu")),
     (pytorch_cnn, dict(epochs=1, device="cpu"))])
@@ -40,6 +41,7 @@ def test_handout_settings_are_the_handouts():
                                        shuffle=False)
 
 
+@pytest.mark.slow
 def test_pytorch_ann_run_restores_thread_count():
     torch.set_num_threads(2)
     pytorch_ann.run(epochs=1, verbose=False, device="cpu")
