@@ -589,7 +589,7 @@ def diagnose_fit(train_val_metrics, min_train_acc=0.85, max_gap=0.08, max_val_lo
     still at its minimum is the model doing its best on unseen data. Measured on
     the default runs: PyTorchANN ends with a gap of about 0.11 and its validation
     loss about 30% above its minimum (overfitting); PyTorchCNN ends with a gap of
-    about 0.06 and its validation loss within 5% of its minimum (generalizing).
+    about 0.08 and its validation loss within 4% of its minimum (generalizing).
 
     Examples
     --------
