@@ -1,6 +1,6 @@
 """Measure the three models and their peers on this machine, in one process; write BENCHMARKS.md.
 
-    python -m benchmarks.run                  # everything (about 45 min on a 2-core CPU)
+    python -m benchmarks.run                  # everything (about 30 min on a 2-core CPU)
     python -m benchmarks.run --seeds 0 1 2    # fewer seeds
     python -m benchmarks.run --skip-full      # leave out the --full runs
 
