@@ -6,17 +6,14 @@ import re
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from numpy_ann import NumpyANN
 
-ROOT = Path(__file__).resolve().parents[1]
-LINE = re.compile(r"^\[(\d+) / (\d+)\] \| Train Loss: \d+\.\d{5} \| Train Accuracy: [01]\.\d{5} "
-                  r"\| Val Loss: \d+\.\d{5} \| Val Accuracy: [01]\.\d{5}$")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
+from helpers import ANSI, LINE, ROOT
+
 PARAMS = ("W1", "b1", "W2", "b2")
 
 

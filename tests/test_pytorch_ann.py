@@ -8,19 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import matplotlib
 import pytest
 import torch
 from torch import nn
 
 import pytorch_ann
-import utils
 from pytorch_ann import PyTorchANN
 
-ROOT = Path(__file__).resolve().parents[1]
-LINE = re.compile(r"^\[(\d+) / (\d+)\] \| Train Loss: \d+\.\d{5} \| Train Accuracy: [01]\.\d{5} "
-                  r"\| Val Loss: \d+\.\d{5} \| Val Accuracy: [01]\.\d{5}$")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
+from helpers import ANSI, LINE, ROOT, modes, same_state, state
 
 
 def toy_data(n=40, d=6, k=3, seed=0):
@@ -31,22 +26,7 @@ def toy_data(n=40, d=6, k=3, seed=0):
     return X, y, nn.functional.one_hot(y, k).float()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tensors are tiny: thread hand-offs cost more than they save, badly so on a
-    busy machine (measured here: 26 s -> 0.8 s for one test). Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def state(model):
-    return {k: v.clone() for k, v in model.state_dict().items()}
-
-
-def same_state(a, b):
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---------------------------------------------------------------------- construction
@@ -75,10 +55,6 @@ def test_forward_shapes():
 
 
 # ---------------------------------------------------------------------- module semantics
-def modes(model):
-    return {model.training} | {m.training for m in model.modules()}
-
-
 def test_train_and_eval_still_switch_modes_of_every_submodule():
     model = PyTorchANN(5, 4, 3)
     assert model.eval() is model and modes(model) == {False}

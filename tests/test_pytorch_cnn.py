@@ -18,10 +18,7 @@ from torch import nn
 import pytorch_cnn
 from pytorch_cnn import PyTorchCNN, random_flip_shift
 
-ROOT = Path(__file__).resolve().parents[1]
-LINE = re.compile(r"^\[(\d+) / (\d+)\] \| Train Loss: \d+\.\d{5} \| Train Accuracy: [01]\.\d{5} "
-                  r"\| Val Loss: \d+\.\d{5} \| Val Accuracy: [01]\.\d{5}$")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
+from helpers import ANSI, LINE, ROOT, modes, same_state, state
 
 
 def toy_images(n=24, k=10, seed=0):
@@ -31,22 +28,7 @@ def toy_images(n=24, k=10, seed=0):
     return X, y, nn.functional.one_hot(y, k).float()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tensors are tiny: thread hand-offs cost more than they save, badly so on a
-    busy machine (measured here: 26 s -> 0.8 s for one test). Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def state(model):
-    return {k: v.clone() for k, v in model.state_dict().items()}
-
-
-def same_state(a, b):
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 FAST = dict(epochs=2, learning_rate=0.003, batch_size=8, augment=True, verbose=False)
@@ -109,10 +91,6 @@ def test_shapes_through_the_blocks():
 
 
 # ---------------------------------------------------------------------- module semantics
-def modes(model):
-    return {m.training for m in model.modules()}
-
-
 def test_train_and_eval_still_switch_modes_of_every_submodule():
     model = PyTorchCNN()
     assert model.eval() is model and modes(model) == {False}

@@ -1,0 +1,25 @@
+"""What several test modules share: the handout's progress line, and state/mode probes."""
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# The handout's per-epoch line, e.g. "[10 / 250] | Train Loss: 0.12345 | ... | Val Accuracy: 0.88000".
+LINE = re.compile(r"^\[(\d+) / (\d+)\] \| Train Loss: \d+\.\d{5} \| Train Accuracy: [01]\.\d{5} "
+                  r"\| Val Loss: \d+\.\d{5} \| Val Accuracy: [01]\.\d{5}$")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes, stripped before matching printed lines
+
+
+def state(model):
+    """A copy of ``model.state_dict()``."""
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def same_state(a, b):
+    import torch
+
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def modes(model):
+    """The set of ``training`` flags over the module and all its submodules."""
+    return {m.training for m in model.modules()}
