@@ -453,12 +453,8 @@ def run(seed=42, full=False, epochs=None, batch_size=None, lr=None, hidden_size=
     hp = dict(FULL if full else HANDOUT)
     hp.update({k: v for k, v in dict(epochs=epochs, batch_size=batch_size, lr=lr,
                                      hidden_size=hidden_size).items() if v is not None})
-    X_train_raw, y_train_raw, X_test_raw, y_test_raw = utils.load_mnist_f(data_dir=data_dir)
-    split = (utils.full_split if full else utils.handout_split)(
-        X_train_raw, y_train_raw, X_test_raw, y_test_raw)
-    X_train, y_train = utils.preprocess(split.X_train, split.y_train)
-    X_val, y_val = utils.preprocess(split.X_val, split.y_val)
-    X_test, y_test = utils.preprocess(split.X_test, split.y_test)
+    X_train, y_train, X_val, y_val, X_test, y_test = utils.load_handout_data(data_dir=data_dir,
+                                                                             full=full)
 
     model = NumpyANN(input_size=784, hidden_size=hp["hidden_size"], output_size=10,
                      lr=hp["lr"], random_seed=seed)
@@ -474,7 +470,7 @@ def run(seed=42, full=False, epochs=None, batch_size=None, lr=None, hidden_size=
                 shuffle_seed=seed if full else None, callback=cosine_schedule if full else None)
     seconds = time.perf_counter() - start
     test_acc = model.accuracy(X_test, y_test)
-    all_acc = test_acc if full else model.accuracy(*utils.preprocess(X_test_raw, y_test_raw))
+    all_acc = test_acc if full else model.accuracy(*utils.load_test_set(data_dir=data_dir))
     return {"model": model, "test_acc": test_acc, "all_acc": all_acc, "train_seconds": seconds,
             "hyperparameters": hp}
 

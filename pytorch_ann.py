@@ -243,7 +243,7 @@ def run(seed=42, full=False, epochs=None, batch_size=None, lr=None, hidden_size=
         # on a busy 2-core machine), so the CPU run uses one (restored afterwards).
         torch.set_num_threads(1)
     data = utils.load_handout_data("flat", return_tensor=True, device=device, data_dir=data_dir,
-                                   full_test=True, full=full)
+                                   full=full)
     model = PyTorchANN(input_size=784, output_size=10, hidden_size=hp["hidden_size"],
                        random_seed=seed).to(device)
     start = time.perf_counter()
@@ -254,13 +254,9 @@ def run(seed=42, full=False, epochs=None, batch_size=None, lr=None, hidden_size=
                 verbose=verbose and not full)
     seconds = time.perf_counter() - start
     torch.set_num_threads(threads)
-    if full:
-        test_acc = all_acc = model.accuracy(data.X_test, data.y_test)
-    else:
-        handout = utils.load_handout_data("flat", return_tensor=True, device=device,
-                                          data_dir=data_dir)
-        test_acc = model.accuracy(handout.X_test, handout.y_test)
-        all_acc = model.accuracy(data.X_test, data.y_test)
+    test_acc = model.accuracy(data.X_test, data.y_test)
+    all_acc = test_acc if full else model.accuracy(*utils.load_test_set(
+        "flat", return_tensor=True, device=device, data_dir=data_dir))
     return {"model": model, "test_acc": test_acc, "all_acc": all_acc, "train_seconds": seconds,
             "hyperparameters": hp}
 

@@ -314,7 +314,7 @@ def run(seed=42, full=False, epochs=None, batch_size=None, lr=None, augment=None
     if device.type == "cuda":  # repeatable as far as cuDNN allows
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     data = utils.load_handout_data("image", return_tensor=True, device=device, data_dir=data_dir,
-                                   full_test=True, full=full)
+                                   full=full)
     model = PyTorchCNN(random_seed=seed).to(device)
     do_augment, max_shift = AUGMENT[hp["augment"]]
     start = time.perf_counter()
@@ -324,13 +324,9 @@ def run(seed=42, full=False, epochs=None, batch_size=None, lr=None, augment=None
                 callback=utils.EpochProgress(hp["epochs"]) if full and verbose else None,
                 verbose=verbose and not full)
     seconds = time.perf_counter() - start
-    if full:
-        test_acc = all_acc = model.accuracy(data.X_test, data.y_test)
-    else:
-        handout = utils.load_handout_data("image", return_tensor=True, device=device,
-                                          data_dir=data_dir)
-        test_acc = model.accuracy(handout.X_test, handout.y_test)
-        all_acc = model.accuracy(data.X_test, data.y_test)
+    test_acc = model.accuracy(data.X_test, data.y_test)
+    all_acc = test_acc if full else model.accuracy(*utils.load_test_set(
+        "image", return_tensor=True, device=device, data_dir=data_dir))
     return {"model": model, "test_acc": test_acc, "all_acc": all_acc, "train_seconds": seconds,
             "hyperparameters": hp}
 

@@ -18,7 +18,7 @@ __all__ = [
     "CLASS_NAMES", "FashionMNISTError", "print_red", "print_green", "print_yellow",
     "print_blue", "assert_greater_equal", "assert_less_equal", "load_mnist_f",
     "get_device", "describe_device", "Split", "preprocess", "handout_split", "full_split",
-    "load_handout_data", "EpochProgress", "run_doctests", "report_run",
+    "load_handout_data", "load_test_set", "EpochProgress", "run_doctests", "report_run",
     "class_indices",
     "plot_train_val_metrics", "diagnose_fit",
 ]
@@ -386,11 +386,10 @@ def full_split(X_train, y_train, X_test, y_test, val_size=5000) -> Split:
 
 
 def load_handout_data(layout="flat", return_tensor=False, device=None, data_dir=None,
-                      full_test=False, full=False):
+                      full=False):
     """Load, split and preprocess exactly as the handout's scripts do.
 
     Returns a :class:`Split` of preprocessed sets (2,000 / 200 / 200). With
-    ``full_test=True`` the test set is all 10,000 test images instead. With
     ``full=True`` it is the ``--full`` protocol instead (:func:`full_split`:
     55,000 / 5,000 / 10,000).
 
@@ -402,13 +401,26 @@ def load_handout_data(layout="flat", return_tensor=False, device=None, data_dir=
     """
     X_train, y_train, X_test, y_test = load_mnist_f(data_dir=data_dir)
     split = (full_split if full else handout_split)(X_train, y_train, X_test, y_test)
-    if full_test:
-        split = split._replace(X_test=X_test, y_test=y_test)
     out = []
     for X, y in ((split.X_train, split.y_train), (split.X_val, split.y_val),
                  (split.X_test, split.y_test)):
         out += preprocess(X, y, layout=layout, return_tensor=return_tensor, device=device)
     return Split(*out)
+
+
+def load_test_set(layout="flat", return_tensor=False, device=None, data_dir=None):
+    """All 10,000 test images and their one-hot labels, preprocessed as the protocol does.
+
+    The handout grades on 200 of them; the scripts also report accuracy on all.
+
+    Examples
+    --------
+    >>> X, Y = load_test_set()
+    >>> X.shape, Y.shape
+    ((10000, 784), (10000, 10))
+    """
+    X_test, y_test = load_mnist_f(data_dir=data_dir)[2:]
+    return preprocess(X_test, y_test, layout=layout, return_tensor=return_tensor, device=device)
 
 
 class EpochProgress:

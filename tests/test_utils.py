@@ -331,10 +331,10 @@ def test_load_handout_data_tensors_on_device():
     assert np.array_equal(s.y_test.numpy(), ref.y_test)
 
 
-def test_full_test_set():
-    s = utils.load_handout_data(full_test=True)
-    assert s.X_test.shape == (10000, 784) and s.y_test.shape == (10000, 10)
-    assert len(s.X_train) == 2000
+def test_full_test_set(data):
+    X, Y = utils.load_test_set(layout="image", return_tensor=True)
+    assert tuple(X.shape) == (10000, 1, 28, 28) and tuple(Y.shape) == (10000, 10)
+    assert np.array_equal(Y.numpy().argmax(1), data[3])
 
 
 def test_preprocess_rejects_unknown_layout():
