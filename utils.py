@@ -14,19 +14,43 @@ from typing import NamedTuple
 
 import numpy as np
 
+# The course's environment printed numpy scalars the numpy-1 way (`0.6931...`, `1.0`), and
+# the skeleton's doctests expect that; numpy >= 2 prints `np.float64(0.6931...)` unless told
+# otherwise. The skeleton's `__main__` imports this module before `doctest.testmod`, so a
+# student's doctests pass under the numpy our requirements install (README: "How the grader
+# treats ..."). Arrays print the same either way.
+if np.lib.NumpyVersion(np.__version__) >= "2.0.0":
+    np.set_printoptions(legacy="1.25")
+
 __all__ = [
-    "CLASS_NAMES", "FashionMNISTError", "print_red", "print_green", "print_yellow",
+    "CLASS_NAMES", "SPLIT_SIZES", "THRESHOLDS", "HANDOUT_RUNS", "PROGRESS_EVERY",
+    "FashionMNISTError", "print_red", "print_green", "print_yellow",
     "print_blue", "assert_greater_equal", "assert_less_equal", "load_mnist_f",
     "get_device", "describe_device", "Split", "preprocess", "handout_split", "full_split",
-    "load_handout_data", "load_test_set", "EpochProgress", "run_doctests", "report_run",
-    "class_indices",
-    "plot_train_val_metrics", "diagnose_fit",
+    "load_handout_data", "load_test_set", "progress_line", "EpochProgress", "run_doctests",
+    "report_run", "class_indices", "plot_train_val_metrics", "diagnose_fit", "accepted_judgements",
 ]
 
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 HERE = Path(__file__).resolve().parent
+
+# --------------------------------------------------------------------------- the handout's facts
+# Every number the handout fixes for the scripted runs lives here, once: the reference
+# scripts, the grader (thresholds, its fallback runs, its checks) and the benchmarks read it.
+SPLIT_SIZES = {"train": 2000, "val": 200, "test": 200}  # handout_split, random_state=42
+THRESHOLDS = {"numpy_ann": 0.77, "pytorch_ann": 0.80, "pytorch_cnn": 0.85}  # on the 200 test images
+# The skeleton's scripted runs: (constructor keywords, train() keywords). The CNN's is the
+# skeleton's own recipe (one full-batch Adam step per epoch), not the reference's.
+HANDOUT_RUNS = {
+    "numpy_ann": ({"input_size": 784, "hidden_size": 64, "output_size": 10, "lr": 0.01},
+                  {"epochs": 250, "batch_size": 64}),
+    "pytorch_ann": ({"input_size": 784, "output_size": 10, "hidden_size": 32},
+                    {"epochs": 100, "batch_size": 64, "learning_rate": 0.2}),
+    "pytorch_cnn": ({}, {"epochs": 60, "learning_rate": 0.002}),
+}
+PROGRESS_EVERY = {"numpy_ann": 10, "pytorch_ann": 5, "pytorch_cnn": 1}  # train()'s progress lines
 
 
 # --------------------------------------------------------------------------- printing
@@ -335,9 +359,10 @@ def handout_split(X_train, y_train, X_test, y_test) -> Split:
     from sklearn.model_selection import train_test_split
 
     X_tr, X_val, y_tr, y_val = train_test_split(
-        X_train, y_train, train_size=2000, test_size=200, random_state=42)
+        X_train, y_train, train_size=SPLIT_SIZES["train"], test_size=SPLIT_SIZES["val"],
+        random_state=42)
     X_te, _, y_te, _ = train_test_split(
-        X_test, y_test, train_size=200, test_size=1, random_state=42)
+        X_test, y_test, train_size=SPLIT_SIZES["test"], test_size=1, random_state=42)
     return Split(X_tr, y_tr, X_val, y_val, X_te, y_te)
 
 
@@ -423,6 +448,18 @@ def load_test_set(layout="flat", return_tensor=False, device=None, data_dir=None
     return preprocess(X_test, y_test, layout=layout, return_tensor=return_tensor, device=device)
 
 
+def progress_line(epoch, epochs, train_loss, train_acc, val_loss, val_acc) -> str:
+    """The handout's per-epoch line, which every ``train`` prints.
+
+    Examples
+    --------
+    >>> progress_line(10, 250, 0.5, 0.8, 0.6, 0.75)
+    '[10 / 250] | Train Loss: 0.50000 | Train Accuracy: 0.80000 | Val Loss: 0.60000 | Val Accuracy: 0.75000'
+    """
+    return (f"[{epoch} / {epochs}] | Train Loss: {train_loss:.5f} | Train Accuracy: {train_acc:.5f} | "
+            f"Val Loss: {val_loss:.5f} | Val Accuracy: {val_acc:.5f}")
+
+
 class EpochProgress:
     """Per-epoch progress with elapsed time and an estimate of the time left.
 
@@ -442,10 +479,8 @@ class EpochProgress:
         m = model.train_val_metrics
         elapsed = self._clock() - self.start
         left = elapsed / epoch * (self.epochs - epoch)
-        print(f"[{epoch} / {self.epochs}] | Train Loss: {m['train_losses'][-1]:.5f} | "
-              f"Train Accuracy: {m['train_accs'][-1]:.5f} | Val Loss: {m['val_losses'][-1]:.5f} | "
-              f"Val Accuracy: {m['val_accs'][-1]:.5f} | {_duration(elapsed)} elapsed, "
-              f"~{_duration(left)} left", flush=True)
+        line = progress_line(epoch, self.epochs, *(m[k][-1] for k in METRIC_KEYS))
+        print(f"{line} | {_duration(elapsed)} elapsed, ~{_duration(left)} left", flush=True)
 
 
 def _duration(seconds: float) -> str:
@@ -598,10 +633,11 @@ def diagnose_fit(train_val_metrics, min_train_acc=0.85, max_gap=0.08, max_val_lo
     train accuracy is the running mean over the epoch's mini-batches (dropout on),
     which the final weights exceed. A gap counts as memorisation only when it
     clears that noise by a wide margin; a smaller gap with a validation loss
-    still at its minimum is the model doing its best on unseen data. Measured on
-    the default runs: PyTorchANN ends with a gap of about 0.11 and its validation
-    loss about 30% above its minimum (overfitting); PyTorchCNN ends with a gap of
-    about 0.08 and its validation loss within 4% of its minimum (generalizing).
+    still at its minimum is the model doing its best on unseen data.
+
+    These thresholds are one reading, not the truth: a run near one of them sits
+    within the noise of 200 validation images. :func:`accepted_judgements` gives every
+    reading the curves do not clearly contradict; the grader accepts any of those.
 
     Examples
     --------
@@ -617,13 +653,73 @@ def diagnose_fit(train_val_metrics, min_train_acc=0.85, max_gap=0.08, max_val_lo
     >>> diagnose_fit(gap)
     'overfitting'
     """
+    m = _smoothed_ends(train_val_metrics, window)
+    if m["train_acc"] < min_train_acc:
+        return "underfitting"
+    if (m["train_acc"] - m["val_acc"] > max_gap
+            or m["val_loss"] > m["best_val_loss"] * (1 + max_val_loss_rise)):
+        return "overfitting"
+    return "generalizing"
+
+
+def _smoothed_ends(train_val_metrics, window) -> dict:
+    """The smoothed end points diagnose_fit's rules read."""
     m = _check_metrics(train_val_metrics)
     w = min(window, len(m["train_accs"]))
     smooth = {k: np.convolve(v, np.ones(w) / w, mode="valid") for k, v in m.items()}
-    train_acc, val_acc = smooth["train_accs"][-1], smooth["val_accs"][-1]
-    val_loss, best_val_loss = smooth["val_losses"][-1], smooth["val_losses"].min()
-    if train_acc < min_train_acc:
-        return "underfitting"
-    if train_acc - val_acc > max_gap or val_loss > best_val_loss * (1 + max_val_loss_rise):
-        return "overfitting"
-    return "generalizing"
+    return {"train_acc": float(smooth["train_accs"][-1]), "val_acc": float(smooth["val_accs"][-1]),
+            "val_loss": float(smooth["val_losses"][-1]),
+            "best_val_loss": float(smooth["val_losses"].min())}
+
+
+def accepted_judgements(train_val_metrics, n_train=SPLIT_SIZES["train"], n_val=SPLIT_SIZES["val"],
+                        min_train_acc=0.85, max_gap=0.08, max_val_loss_rise=0.10, window=3):
+    """Every judgement the curves do not clearly contradict, :func:`diagnose_fit`'s first.
+
+    A reading is accepted when :func:`diagnose_fit` gives it with each threshold moved by
+    up to one standard error of the quantity it is compared with, so a run within the
+    noise of a boundary accepts both neighbouring answers, and a run far from every
+    boundary accepts only one. The standard errors come from the set sizes:
+
+    - train accuracy ``p`` over ``n_train`` images: ``sqrt(p (1 - p) / n_train)``
+      (the underfitting rule);
+    - the train-validation gap: that and ``sqrt(q (1 - q) / n_val)`` for validation
+      accuracy ``q``, combined (about 0.024 near 0.87 with 200 validation images);
+    - the relative rise of the validation loss: ``1 / sqrt(n_val)`` (0.071 for 200
+      images). A mean of ``n`` per-image cross-entropies has a relative standard error
+      of ``cv / sqrt(n)``, and per-image losses are skewed (most near 0, a few large),
+      so their coefficient of variation ``cv`` is at least about 1.
+
+    Returns
+    -------
+    tuple of str
+        ``diagnose_fit``'s reading first, then any neighbouring reading also accepted.
+
+    Examples
+    --------
+    The skeleton's CNN run: train accuracy 0.956, validation 0.870 (gap 0.086, just over
+    0.08), validation loss 0.370 against its lowest 0.354.
+
+    >>> run = {"train_accs": [0.956] * 3, "val_accs": [0.870] * 3,
+    ...        "train_losses": [0.12] * 3, "val_losses": [0.354, 0.370, 0.370]}
+    >>> accepted_judgements(run, window=1)
+    ('overfitting', 'generalizing')
+    >>> accepted_judgements(dict(run, val_accs=[0.80] * 3), window=1)  # a gap of 0.156
+    ('overfitting',)
+    """
+    m = _smoothed_ends(train_val_metrics, window)
+
+    def se(p, n):
+        return float(np.sqrt(max(p * (1 - p), 0.0) / n))
+
+    se_train = se(min(max(m["train_acc"], 0.0), 1.0), n_train)
+    se_gap = float(np.hypot(se_train, se(min(max(m["val_acc"], 0.0), 1.0), n_val)))
+    se_rise = 1 / np.sqrt(n_val)
+    readings = [diagnose_fit(train_val_metrics, min_train_acc, max_gap, max_val_loss_rise, window)]
+    for a in (min_train_acc - se_train, min_train_acc + se_train):
+        for g in (max_gap - se_gap, max_gap + se_gap):
+            for r in (max_val_loss_rise - se_rise, max_val_loss_rise + se_rise):
+                reading = diagnose_fit(train_val_metrics, a, g, r, window)
+                if reading not in readings:
+                    readings.append(reading)
+    return tuple(readings)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from matplotlib import pyplot as plt
 
-from utils import diagnose_fit, plot_train_val_metrics
+from utils import accepted_judgements, diagnose_fit, plot_train_val_metrics
 
 
 def curves(train_accs, val_accs, train_losses=None, val_losses=None):
@@ -86,3 +86,37 @@ def test_thresholds_are_parameters():
     m = curves([0.6, 0.8, 0.88, 0.9], [0.6, 0.8, 0.86, 0.88])
     assert diagnose_fit(m, min_train_acc=0.95) == "underfitting"
     assert diagnose_fit(m, max_gap=0.0) == "overfitting"
+
+
+# ---------------------------------------------------------------------- the judgement band
+def flat(train_acc, val_acc, val_loss=0.35, best_val_loss=0.35, epochs=3):
+    """Curves whose smoothed ends are exactly these values."""
+    return {"train_accs": [train_acc] * epochs, "val_accs": [val_acc] * epochs,
+            "train_losses": [0.1] * epochs, "val_losses": [best_val_loss] + [val_loss] * (epochs - 1)}
+
+
+def test_the_skeletons_borderline_cnn_run_accepts_both_neighbours():
+    """Issue 11's run: gap 0.086 against 0.08 (standard error 0.024 with 200 validation images)."""
+    run = flat(0.956, 0.870, val_loss=0.370, best_val_loss=0.354)
+    assert accepted_judgements(run, window=1) == ("overfitting", "generalizing")
+    assert "underfitting" not in accepted_judgements(run, window=1)
+
+
+def test_far_from_every_boundary_only_one_reading():
+    assert accepted_judgements(flat(0.99, 0.86, val_loss=0.65, best_val_loss=0.46)) == ("overfitting",)
+    assert accepted_judgements(flat(0.90, 0.89)) == ("generalizing",)
+    assert accepted_judgements(flat(0.60, 0.59)) == ("underfitting",)
+
+
+def test_the_band_is_one_standard_error_and_shrinks_with_more_validation_images():
+    q, p = 0.87, 0.95
+    se_gap = ((q * (1 - q) / 200) + (p * (1 - p) / 2000)) ** 0.5  # 0.0241
+    inside, outside = flat(p, p - (0.08 + se_gap - 0.002)), flat(p, p - (0.08 + se_gap + 0.004))
+    assert set(accepted_judgements(inside)) == {"overfitting", "generalizing"}
+    assert accepted_judgements(outside) == ("overfitting",)
+    assert accepted_judgements(inside, n_val=20_000, n_train=200_000) == ("overfitting",)
+
+
+def test_the_first_reading_is_always_diagnose_fits():
+    for run in (flat(0.956, 0.870), flat(0.86, 0.85), flat(0.84, 0.83), flat(0.99, 0.80)):
+        assert accepted_judgements(run)[0] == diagnose_fit(run)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import utils
+from helpers import ROOT
 
 RAW = Path(utils.__file__).resolve().parent / "data" / "FashionMNIST" / "raw"
 NAMES = list(utils._FILES)
@@ -364,3 +365,58 @@ def test_assert_helpers(capsys, actual, expected, ge, le):
     assert capsys.readouterr().out.startswith("\033[92m" if ge else "\033[91m")
     assert utils.assert_less_equal(actual, expected, "msg") is le
     assert capsys.readouterr().out.startswith("\033[92m" if le else "\033[91m")
+
+
+# --------------------------------------------------------------------------- numpy printing
+SKELETON_STYLE = '''
+import numpy as np
+
+
+def cross_entropy():
+    """
+    >>> cross_entropy()
+    0.69314...
+    >>> accuracy()
+    1.0
+    """
+    return -np.sum(np.array([[1, 0], [0, 1]]) * np.log(np.array([[.5, .5], [.5, .5]]))) / 2
+
+
+def accuracy():
+    return np.mean(np.array([1, 1]) == np.array([1, 1]))
+
+
+if __name__ == "__main__":
+    import doctest
+    {import_utils}
+    print("failed", doctest.testmod(optionflags=doctest.ELLIPSIS).failed)
+'''
+
+
+@pytest.mark.parametrize("import_utils, failed", [("import utils", 0), ("pass", 2)])
+def test_skeleton_doctests_written_for_numpy_1_pass_beside_utils(tmp_path, import_utils, failed):
+    """The course's doctests expect numpy-1 scalar printing; importing utils (as the skeleton's
+    __main__ does before doctest.testmod) gives it under numpy >= 2. Without it they fail."""
+    import subprocess
+    import sys
+
+    if np.lib.NumpyVersion(np.__version__) < "2.0.0":
+        pytest.skip("numpy < 2 prints scalars the old way anyway")
+    (tmp_path / "student.py").write_text(SKELETON_STYLE.replace("{import_utils}", import_utils))
+    shutil.copy(utils.__file__, tmp_path / "utils.py")
+    done = subprocess.run([sys.executable, "student.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == f"failed {failed}", done.stdout + done.stderr
+
+
+def test_reference_doctests_do_not_depend_on_the_legacy_printing():
+    """The reference's own doctests pass under numpy's default printing too (its scalars are floats)."""
+    import subprocess
+    import sys
+
+    code = ("import doctest, numpy as np, numpy_ann\n"
+            "np.set_printoptions(legacy=False)\n"
+            "r = doctest.testmod(numpy_ann, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)\n"
+            "print(r.failed, r.attempted)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    failed, attempted = map(int, done.stdout.split())
+    assert failed == 0 and attempted > 5, done.stdout + done.stderr
