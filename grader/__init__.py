@@ -2,12 +2,8 @@
 
 ``python -m grader SUBMISSION_DIR`` (see ``python -m grader --help``); from Python::
 
-    from grader import grade, write_results
+    from grader.runner import grade
     report = grade("submissions/alice", fast=True)
-"""
-from .report import results_json, table, write_results
-from .rubric import ITEMS, TOTAL_POINTS
-from .runner import GradeReport, ItemResult, find_submission, grade
 
-__all__ = ["ITEMS", "TOTAL_POINTS", "GradeReport", "ItemResult", "find_submission", "grade",
-           "results_json", "table", "write_results"]
+Nothing is imported here: the sandbox's children load only ``probe.py`` (see ``sandbox.py``).
+"""

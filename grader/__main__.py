@@ -1,45 +1,65 @@
-"""``python -m grader SUBMISSION_DIR [--results results.json] [--timeout SECONDS] [--fast]``."""
+"""``python -m grader SUBMISSION [--results results.json] [--fast] [--user nobody] ...``.
+
+Exit status: 0 when the submission was graded (whatever its score), 2 when the grader itself
+could not grade (no results are written then: see ``GraderError``).
+"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from .report import table, write_results
+from .report import clean, table, write_results
+from .rubric import VISIBILITIES
 from .runner import grade
+from .sandbox import GraderError
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m grader",
-        description="Grade a Fashion-MNIST homework submission (numpy_ann.py, pytorch_ann.py, "
-                    "pytorch_cnn.py; any may be missing) against the 42-point rubric. The student's "
-                    "code runs in separate, time-limited processes on scratch copies.")
-    parser.add_argument("submission", help="directory holding the student's files (searched recursively)")
+        description="Grade a Fashion-MNIST homework submission (numpy_ann.py, pytorch_ann.py, pytorch_cnn.py; "
+                    "any may be missing) against the 42-point rubric. The student's code runs in sandboxed, "
+                    "time-limited processes that only report raw values; the grader scores them.")
+    parser.add_argument("submission", help="a directory holding the student's files (searched recursively), "
+                                           "or a .zip of them")
     parser.add_argument("--results", default="results.json",
                         help="where to write Gradescope's results.json (default: %(default)s)")
+    parser.add_argument("--fast", action="store_true",
+                        help="skip the real-data runs (1.10, 2.6, 3.2 score 0 and say so; 2.7 and 3.3 only check "
+                             "the answer is one of the three words)")
     parser.add_argument("--timeout", type=float, default=600.0,
-                        help="time limit in seconds for each real-data script run; the unit-check "
-                             "groups get at most this too (default: %(default)s)")
+                        help="time limit in seconds for each real-data script run (default: %(default)s)")
     parser.add_argument("--item-timeout", type=float, default=30.0,
                         help="time limit in seconds for each unit item (default: %(default)s)")
-    parser.add_argument("--fast", action="store_true",
-                        help="skip the real-data runs (1.10, 2.6, 3.2 score 0 and say so; 2.7 and 3.3 "
-                             "only check the answer is one of the three words)")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="item groups graded at once (default: %(default)s)")
+    parser.add_argument("--budget", type=float, default=540.0,
+                        help="time limit in seconds for the whole grade; what cannot run in time is reported as "
+                             "not graded (default: %(default)s, under Gradescope's default 10-minute limit)")
+    parser.add_argument("--jobs", type=int, default=1, help="groups graded at once (default: %(default)s)")
     parser.add_argument("--data-dir", default=None,
                         help="Fashion-MNIST directory (default: $FASHION_MNIST_DIR or the repository's data/)")
     parser.add_argument("--user", default=None,
-                        help="run the student's code as this unprivileged user (needs root; "
-                             "Gradescope's run_autograder uses 'nobody' when it can)")
+                        help="run the student's code as this unprivileged user (the grader must run as root); "
+                             "it must run nothing else: its processes are killed after each group")
+    parser.add_argument("--hidden-visibility", default="after_published", choices=VISIBILITIES,
+                        help="Gradescope visibility of the hidden items, the ones running the scripts does not "
+                             "show students (default: %(default)s)")
     args = parser.parse_args(argv)
-    if args.timeout <= 0 or args.item_timeout <= 0 or args.jobs < 1:
-        parser.error("--timeout and --item-timeout must be positive and --jobs at least 1")
-
-    report = grade(args.submission, fast=args.fast, timeout=args.timeout, item_timeout=args.item_timeout,
-                   jobs=args.jobs, data_dir=args.data_dir, user=args.user)
+    if min(args.timeout, args.item_timeout, args.budget) <= 0 or args.jobs < 1:
+        parser.error("--timeout, --item-timeout and --budget must be positive and --jobs at least 1")
+    if os.geteuid() == 0 and args.user is None:
+        print("warning: running the student's code as root; grade untrusted work with --user nobody",
+              file=sys.stderr)
+    try:
+        report = grade(args.submission, fast=args.fast, timeout=args.timeout, item_timeout=args.item_timeout,
+                       budget=args.budget, jobs=args.jobs, data_dir=args.data_dir, user=args.user)
+    except GraderError as exc:
+        message = clean(f"GRADER ERROR (not the student's fault; nothing was graded): {exc}")
+        print(message)
+        print(message, file=sys.stderr)
+        return 2
     print(table(report))
-    path = write_results(report, args.results)
+    path = write_results(report, args.results, args.hidden_visibility)
     print(f"wrote {path}")
     return 0
 

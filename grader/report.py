@@ -1,61 +1,97 @@
-"""The two outputs of a grade: a table for the terminal and Gradescope's ``results.json``."""
+"""The two outputs of a grade: a table for the terminal and Gradescope's ``results.json``.
+
+Every string that reaches either passes through :func:`clean`, so no text a submission
+produces (lone surrogates, control characters, colour codes, megabytes) can break them.
+"""
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
+from .rubric import VISIBILITIES
 from .runner import GradeReport
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+MAX_TEST_OUTPUT = 8000
+
+
+def clean(text, limit: int | None = None) -> str:
+    """Printable UTF-8: colour codes and control characters removed, lone surrogates replaced."""
+    text = str(text).encode("utf-8", "replace").decode("utf-8", "replace")
+    text = CONTROL.sub("", ANSI.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
+    if limit is not None and len(text) > limit:
+        text = text[:limit - 20] + "\n[... cut ...]"
+    return text
 
 
 def table(report: GradeReport, width: int = 100) -> str:
-    """item | score | max | why, one row per rubric item, then the total."""
+    """item | score | max | why, one row per rubric item, then the total, notes and flags."""
     why_width = max(20, width - 22)
     lines = [f"{'item':<5} {'score':>6} {'max':>4}  why", "-" * width]
     for r in report.results:
-        why = r.why if len(r.why) <= why_width else r.why[:why_width - 3] + "..."
+        why = clean(r.why)
+        why = why if len(why) <= why_width else why[:why_width - 3] + "..."
         lines.append(f"{r.item.id:<5} {r.score:>6g} {r.max_score:>4}  {why}")
     lines.append("-" * width)
     mode = " (--fast: real-data runs skipped)" if report.fast else ""
     lines.append(f"{'total':<5} {report.score:>6g} {report.max_score:>4}  graded in {report.seconds:.0f} s{mode}")
+    lines += [f"note: {clean(n, 300)}" for n in report.notes]
+    lines += [f"FLAG for staff review: {clean(f, 300)}" for f in report.flags]
     return "\n".join(lines)
 
 
-def results_json(report: GradeReport) -> dict:
-    """Gradescope's results format: one test per rubric item, ``number`` = the item id."""
+def results_json(report: GradeReport, hidden_visibility: str = "after_published") -> dict:
+    """Gradescope's results format: one test per rubric item, ``number`` = the item id.
+
+    Public items (``rubric.Item.public``: what running the scripts shows students anyway) are
+    ``visible``; the others get ``hidden_visibility``. Flags for staff go to ``extra_data``,
+    which students do not see.
+    """
+    if hidden_visibility not in VISIBILITIES:
+        raise ValueError(f"hidden_visibility must be one of {VISIBILITIES}, got {hidden_visibility!r}")
     summary = [f"Autograder score: {report.score:g} / {report.max_score}."]
     if report.fast:
         summary.append("Fast mode: the real-data runs (1.10, 2.6, 3.2) were skipped and score 0 here; "
                        "2.7 and 3.3 only checked that the answer is one of the three words.")
-    summary += [f"Note: {n}." for n in report.notes]
+    summary += [f"Note: {clean(n, 500)}." for n in report.notes]
     return {
         "score": report.score,
         "execution_time": round(report.seconds, 1),
         "output": " ".join(summary),
         "visibility": "visible",
         "stdout_visibility": "hidden",
+        "extra_data": {"flags": [clean(f, 500) for f in report.flags], "measurements": report.measurements},
         "tests": [
             {
                 "number": r.item.id,
                 "name": f"{r.item.id} {r.item.name}",
                 "score": r.score,
                 "max_score": r.max_score,
-                "output": r.output,
-                "visibility": "visible",
+                "status": "passed" if r.score == r.max_score else "failed",
+                "output": clean(r.output, MAX_TEST_OUTPUT),
+                "visibility": "visible" if r.item.public else hidden_visibility,
             }
             for r in report.results
         ],
     }
 
 
-def write_results(report: GradeReport, path) -> Path:
-    """Write ``results.json`` atomically (a half-written file never reaches Gradescope)."""
+def write_results(report: GradeReport, path, hidden_visibility: str = "after_published") -> Path:
+    """Write ``results.json`` atomically: a half-written file never reaches Gradescope, and no
+    temporary file is left behind, whatever happens."""
     path = Path(path)
+    data = json.dumps(results_json(report, hidden_visibility), indent=2, ensure_ascii=False, allow_nan=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(results_json(report), indent=2, ensure_ascii=False)
     fd, tmp = tempfile.mkstemp(prefix=".results-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(data + "\n")
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(data + "\n")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return path

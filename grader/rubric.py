@@ -1,10 +1,22 @@
-"""The handout's 42-point rubric: item id, name, points, and the group that checks it.
+"""The handout's 42-point rubric: one line per item, and the groups that grade them.
 
-Items are checked in *groups*: one child process per group, so a crash, a hang or
-an ``exit`` in the student's code costs only the items of that group. ``*_unit``
-groups probe the classes on tiny synthetic inputs (seconds); ``*_run`` groups run
-the student's script on the real data (the handout protocol) and are skipped by
-``--fast``.
+An item is ``Item(id, name, points, group, public)``. Its check is the function registered
+for its id in ``grader/checks/`` (``@check("1.5")``); :func:`grader.checks.registry` refuses
+to start when an item has no check or a check has no item, so adding an item is one line
+here plus one registered check.
+
+Items are graded in *groups*, one sandboxed process per group (``grader/sandbox.py``), so a
+crash, a hang or an ``exit`` in the student's code costs only the items of that group:
+``*_unit`` groups probe the classes on small inputs the grader chooses (seconds); ``*_run``
+groups run the student's script on the real data and are skipped by ``--fast``.
+
+``public`` marks what ``python <file>.py`` already shows students (the handout's doctests and
+the three script runs): Gradescope shows those at once; the others are hidden tests, shown
+``after_published`` by default (``python -m grader --hidden-visibility``).
+
+The handout's numbers (thresholds, split sizes, the scripted runs' settings) are not here:
+they live once, in ``utils.py`` (``THRESHOLDS``, ``SPLIT_SIZES``, ``HANDOUT_RUNS``), which the
+reference scripts, the grader and the benchmarks all read.
 """
 from __future__ import annotations
 
@@ -16,50 +28,55 @@ class Item(NamedTuple):
     name: str
     points: int
     group: str
+    public: bool
 
 
 ITEMS = (
-    Item("1.1", "NumpyANN.__init__: attributes, seeded weights and zero biases", 3, "numpy_unit"),
-    Item("1.2", "NumpyANN._relu", 1, "numpy_unit"),
-    Item("1.3", "NumpyANN._relu_grad", 1, "numpy_unit"),
-    Item("1.4", "NumpyANN._cross_entropy", 1, "numpy_unit"),
-    Item("1.5", "NumpyANN._forward", 2, "numpy_unit"),
-    Item("1.6", "NumpyANN._backward (gradient step)", 3, "numpy_unit"),
-    Item("1.7", "NumpyANN.train (mini-batches, progress lines)", 2, "numpy_unit"),
-    Item("1.8", "NumpyANN.predict", 1, "numpy_unit"),
-    Item("1.9", "NumpyANN.accuracy", 2, "numpy_unit"),
-    Item("1.10", "python numpy_ann.py: test accuracy >= 0.77", 2, "numpy_run"),
-    Item("2.1", "PyTorchANN.__init__: attributes, seeded nn.Sequential", 3, "ann_unit"),
-    Item("2.2", "PyTorchANN.forward", 1, "ann_unit"),
-    Item("2.3", "PyTorchANN.train (loss, SGD, steps, zero_grad, metrics)", 5, "ann_unit"),
-    Item("2.4", "PyTorchANN.predict", 1, "ann_unit"),
-    Item("2.5", "PyTorchANN.plot_train_val_metrics", 1, "ann_unit"),
-    Item("2.6", "python pytorch_ann.py: test accuracy >= 0.80", 2, "ann_run"),
-    Item("2.7", "PyTorchANN.report_my_judgement", 1, "ann_run"),
-    Item("3.1", "PyTorchCNN.__init__: the 24-module architecture", 6, "cnn_unit"),
-    Item("3.2", "python pytorch_cnn.py: test accuracy >= 0.85", 2, "cnn_run"),
-    Item("3.3", "PyTorchCNN.report_my_judgement", 2, "cnn_run"),
+    Item("1.1", "NumpyANN.__init__: attributes, seeded weights and zero biases", 3, "numpy_unit", False),
+    Item("1.2", "NumpyANN._relu", 1, "numpy_unit", True),
+    Item("1.3", "NumpyANN._relu_grad", 1, "numpy_unit", True),
+    Item("1.4", "NumpyANN._cross_entropy", 1, "numpy_unit", True),
+    Item("1.5", "NumpyANN._forward", 2, "numpy_unit", True),
+    Item("1.6", "NumpyANN._backward (gradient step)", 3, "numpy_unit", True),
+    Item("1.7", "NumpyANN.train (mini-batches, progress lines)", 2, "numpy_unit", False),
+    Item("1.8", "NumpyANN.predict", 1, "numpy_unit", True),
+    Item("1.9", "NumpyANN.accuracy", 2, "numpy_unit", True),
+    Item("1.10", "python numpy_ann.py: test accuracy >= 0.77", 2, "numpy_run", True),
+    Item("2.1", "PyTorchANN.__init__: attributes, seeded nn.Sequential", 3, "ann_unit", True),
+    Item("2.2", "PyTorchANN.forward", 1, "ann_unit", True),
+    Item("2.3", "PyTorchANN.train (loss, SGD, steps, zero_grad, metrics)", 5, "ann_unit", False),
+    Item("2.4", "PyTorchANN.predict", 1, "ann_unit", True),
+    Item("2.5", "PyTorchANN.plot_train_val_metrics", 1, "ann_unit", False),
+    Item("2.6", "python pytorch_ann.py: test accuracy >= 0.80", 2, "ann_run", True),
+    Item("2.7", "PyTorchANN.report_my_judgement", 1, "ann_run", False),
+    Item("3.1", "PyTorchCNN.__init__: the 24-module architecture", 6, "cnn_unit", True),
+    Item("3.2", "python pytorch_cnn.py: test accuracy >= 0.85", 2, "cnn_run", True),
+    Item("3.3", "PyTorchCNN.report_my_judgement", 2, "cnn_run", False),
 )
 ITEM_BY_ID = {item.id: item for item in ITEMS}
 TOTAL_POINTS = sum(item.points for item in ITEMS)
 assert TOTAL_POINTS == 42, TOTAL_POINTS
 
-# group -> (the submission file it needs, the class it grades)
-GROUPS = {
-    "numpy_unit": ("numpy_ann.py", "NumpyANN"),
-    "numpy_run": ("numpy_ann.py", "NumpyANN"),
-    "ann_unit": ("pytorch_ann.py", "PyTorchANN"),
-    "ann_run": ("pytorch_ann.py", "PyTorchANN"),
-    "cnn_unit": ("pytorch_cnn.py", "PyTorchCNN"),
-    "cnn_run": ("pytorch_cnn.py", "PyTorchCNN"),
-}
-RUN_GROUPS = ("numpy_run", "ann_run", "cnn_run")
 
-# The real-data items: the threshold on the 200 handout test images.
-THRESHOLDS = {"1.10": 0.77, "2.6": 0.80, "3.2": 0.85}
-# The judgement items and the run whose curves they are judged against.
-JUDGEMENTS = {"2.7": "2.6", "3.3": "3.2"}
+class Group(NamedTuple):
+    module: str      # the student's file, without .py
+    cls: str         # the class it grades
+    run: bool        # runs the script on the real data (skipped by --fast)
+    torch: bool      # needs torch in the sandbox
+
+
+GROUPS = {
+    "numpy_unit": Group("numpy_ann", "NumpyANN", False, False),
+    "ann_unit": Group("pytorch_ann", "PyTorchANN", False, True),
+    "cnn_unit": Group("pytorch_cnn", "PyTorchCNN", False, True),
+    "numpy_run": Group("numpy_ann", "NumpyANN", True, False),
+    "ann_run": Group("pytorch_ann", "PyTorchANN", True, True),
+    "cnn_run": Group("pytorch_cnn", "PyTorchCNN", True, True),
+}  # in grading order: the quick unit groups first, so a tight time budget costs the least
+SUBMISSION_FILES = tuple(dict.fromkeys(f"{g.module}.py" for g in GROUPS.values()))
+UNIT_GROUP = {g.module: name for name, g in GROUPS.items() if not g.run}  # module -> its unit group
 VERDICTS = ("underfitting", "overfitting", "generalizing")
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 
 def items_of(group: str) -> list[Item]:

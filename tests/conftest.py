@@ -11,3 +11,12 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """One grader sandbox (its zygote imports torch once) shared by the grader tests."""
+    from grader.sandbox import Sandbox
+
+    with Sandbox() as box:
+        yield box

@@ -23,3 +23,22 @@ def same_state(a, b):
 def modes(model):
     """The set of ``training`` flags over the module and all its submodules."""
     return {m.training for m in model.modules()}
+
+
+def assert_valid_results(data: dict) -> None:
+    """Gradescope's results format: one test per rubric item, scores within bounds and summed."""
+    import pytest
+
+    from grader.rubric import ITEMS, VISIBILITIES
+
+    assert set(data) >= {"score", "execution_time", "output", "tests"}
+    assert [t["number"] for t in data["tests"]] == [item.id for item in ITEMS]
+    for test, item in zip(data["tests"], ITEMS):
+        assert set(test) >= {"number", "name", "score", "max_score", "output", "visibility"}
+        assert test["max_score"] == item.points
+        assert 0 <= test["score"] <= item.points
+        assert isinstance(test["output"], str) and test["output"]
+        assert test["visibility"] in VISIBILITIES
+        test["output"].encode("utf-8")  # no lone surrogate
+    assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
+    assert data["execution_time"] >= 0
