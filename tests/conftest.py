@@ -20,3 +20,17 @@ def sandbox():
 
     with Sandbox() as box:
         yield box
+
+
+@pytest.fixture(scope="session")
+def reference_grade(tmp_path_factory, sandbox):
+    """A full grade of the reference files, once per session: it runs the three scripts on the
+    real data (the handout protocol), so the script tests read their runs from it."""
+    from helpers import ROOT
+
+    from grader.runner import grade
+
+    directory = tmp_path_factory.mktemp("reference")
+    for name in ("numpy_ann.py", "pytorch_ann.py", "pytorch_cnn.py"):
+        (directory / name).write_bytes((ROOT / name).read_bytes())
+    return grade(directory, budget=1200, sandbox=sandbox)

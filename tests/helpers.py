@@ -42,3 +42,13 @@ def assert_valid_results(data: dict) -> None:
         test["output"].encode("utf-8")  # no lone surrogate
     assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
     assert data["execution_time"] >= 0
+
+
+def script_run(report, module):
+    """(exit code, printed text without colour codes) of ``python <module>.py`` in a full grade."""
+    from grader.rubric import GROUPS
+
+    group = next(g for g, spec in GROUPS.items() if spec.run and spec.module == module)
+    run = report.runs[group].report
+    code = 0 if run.get("ended") == "finished" else int(run["exit_code"]) if run.get("ended") == "exit" else None
+    return code, ANSI.sub("", run.get("output", ""))

@@ -4,6 +4,7 @@ import re
 import numpy as np
 import pytest
 
+import numpy_ann
 import utils
 from numpy_ann import NumpyANN
 
@@ -35,40 +36,37 @@ def toy(n=50, seed=0):
     return X, np.eye(3)[rng.integers(0, 3, n)]
 
 
-def test_shuffle_seed_reshuffles_deterministically():
+def full_run(seed, epochs=3, lr=0.5, batch_size=8):
     X, Y = toy()
-    runs = []
-    for shuffle_seed in (None, 1, 1, 2):
-        m = NumpyANN(4, 5, 3, lr=0.5, random_seed=0)
-        m.train(X, Y, X, Y, epochs=3, batch_size=8, verbose=False, shuffle_seed=shuffle_seed)
-        runs.append(m.W1.copy())
-    assert np.array_equal(runs[1], runs[2])              # same seed, same run
-    assert not np.allclose(runs[0], runs[1])             # shuffled differs from in-order
-    assert not np.allclose(runs[1], runs[3])             # different seed differs
+    model = NumpyANN(4, 5, 3, lr=lr, random_seed=0)
+    data = utils.Split(X, Y, X, Y, X, Y)
+    numpy_ann.train_full(model, data, dict(epochs=epochs, lr=lr, batch_size=batch_size), seed, verbose=False)
+    return model
 
 
-def test_shuffle_with_full_batch_equals_in_order():
-    # One batch holding every sample: the order cannot matter (up to float rounding).
+def test_full_training_reshuffles_deterministically():
     X, Y = toy()
-    a, b = NumpyANN(4, 5, 3, lr=0.5), NumpyANN(4, 5, 3, lr=0.5)
-    a.train(X, Y, X, Y, epochs=3, batch_size=len(X), verbose=False)
-    b.train(X, Y, X, Y, epochs=3, batch_size=len(X), verbose=False, shuffle_seed=7)
+    in_order = NumpyANN(4, 5, 3, lr=0.5, random_seed=0)
+    in_order.train(X, Y, X, Y, epochs=1, batch_size=8)  # the first epoch: lr 0.5 in both
+    runs = [full_run(seed).W1.copy() for seed in (1, 1, 2)]
+    assert np.array_equal(runs[0], runs[1])              # same seed, same run
+    assert not np.allclose(runs[0], runs[2])             # different seed differs
+    assert not np.allclose(full_run(1, epochs=1).W1, in_order.W1)  # shuffled differs from in-order
+
+
+def test_full_training_decays_the_rate_along_a_cosine_and_keeps_every_epoch():
+    model = full_run(1, epochs=4)
+    assert model.lr == pytest.approx(0.5 * 0.5 * (1 + np.cos(np.pi * 3 / 4)))  # the last epoch's rate
+    assert all(len(v) == 4 for v in model.train_val_metrics.values())
+
+
+def test_full_batch_order_cannot_matter():
+    # One batch holding every sample: shuffled or not, the same steps (up to float rounding).
+    X, Y = toy()
+    a = NumpyANN(4, 5, 3, lr=0.5, random_seed=0)
+    a.train(X, Y, X, Y, epochs=1, batch_size=len(X))
+    b = full_run(7, epochs=1, batch_size=len(X))
     assert np.allclose(a.W1, b.W1, atol=1e-12)
-
-
-def test_callback_sees_each_epoch_and_can_set_lr():
-    X, Y = toy()
-    seen = []
-
-    def callback(epoch, model):
-        seen.append((epoch, len(model.train_val_metrics["train_losses"])))
-        model.lr = 0.0  # freeze from epoch 2 on
-
-    m = NumpyANN(4, 5, 3, lr=0.5)
-    m.train(X, Y, X, Y, epochs=3, batch_size=8, verbose=False, callback=callback)
-    assert seen == [(1, 1), (2, 2), (3, 3)]
-    losses = m.train_val_metrics["train_losses"]
-    assert losses[1] == losses[2]
 
 
 def test_epoch_progress_line(capsys, monkeypatch):

@@ -4,18 +4,16 @@ The handout's quoted values are doctests in pytorch_ann.py itself (run by pytest
 """
 import inspect
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from helpers import LINE, modes, same_state, script_run, state
 from torch import nn
 
 import pytorch_ann
+import utils
 from pytorch_ann import PyTorchANN
-
-from helpers import ANSI, LINE, ROOT, modes, same_state, state
 
 
 def toy_data(n=40, d=6, k=3, seed=0):
@@ -76,7 +74,7 @@ def test_to_moves_and_casts_parameters():
 
 def test_train_needs_all_four_sets():
     X, y, Y = toy_data()
-    with pytest.raises(TypeError, match="X_train, y_train, X_val and y_val"):
+    with pytest.raises(TypeError, match="X_train, y_train, X_val, y_val, epochs, batch_size and learning_rate"):
         PyTorchANN(6, 4, 3).train(X, Y)
 
 
@@ -106,7 +104,7 @@ def test_unshuffled_train_is_plain_minibatch_sgd_in_order():
     X, y, Y = toy_data()
     model = PyTorchANN(6, 5, 3, random_seed=4)
     ref = PyTorchANN(6, 5, 3, random_seed=4).model
-    model.train(X, Y, X, Y, epochs=3, batch_size=16, learning_rate=0.3, shuffle=False, verbose=False)
+    model.train(X, Y, X, Y, epochs=3, batch_size=16, learning_rate=0.3)
     opt = torch.optim.SGD(ref.parameters(), lr=0.3)
     for _ in range(3):
         for s in range(0, 40, 16):  # batches of 16, 16, 8
@@ -122,7 +120,7 @@ def test_metrics_are_recorded_per_epoch_and_are_what_they_claim():
     Xv, yv, Yv = toy_data(n=20, seed=1)
     model = PyTorchANN(6, 5, 3, random_seed=0)
     initial_loss = nn.CrossEntropyLoss()(model(X), y).item()
-    model.train(X, Y, Xv, Yv, epochs=4, batch_size=40, learning_rate=0.5, verbose=False)
+    model.train(X, Y, Xv, Yv, epochs=4, batch_size=40, learning_rate=0.5)
     m = model.train_val_metrics
     assert set(m) == {"train_losses", "train_accs", "val_losses", "val_accs"}
     assert all(len(v) == 4 and all(isinstance(x, float) for x in v) for v in m.values())
@@ -139,15 +137,13 @@ def test_prints_every_fifth_epoch_in_the_handout_format(capsys):
     PyTorchANN(6, 5, 3).train(X, Y, X, Y, epochs=12, batch_size=8, learning_rate=0.1)
     lines = capsys.readouterr().out.splitlines()
     assert [LINE.match(line).group(1, 2) for line in lines] == [("5", "12"), ("10", "12")]
-    PyTorchANN(6, 5, 3).train(X, Y, X, Y, epochs=12, batch_size=8, learning_rate=0.1, verbose=False)
-    assert capsys.readouterr().out == ""
 
 
 def test_one_hot_and_integer_labels_train_identically():
     X, y, Y = toy_data()
     a, b = PyTorchANN(6, 5, 3), PyTorchANN(6, 5, 3)
-    a.train(X, Y, X, Y, epochs=3, batch_size=8, learning_rate=0.2, verbose=False)
-    b.train(X, y, X, y, epochs=3, batch_size=8, learning_rate=0.2, verbose=False)
+    a.train(X, Y, X, Y, epochs=3, batch_size=8, learning_rate=0.2)
+    b.train(X, y, X, y, epochs=3, batch_size=8, learning_rate=0.2)
     assert a.train_val_metrics == b.train_val_metrics
     assert same_state(state(a), state(b))
     assert a.accuracy(X, Y) == a.accuracy(X, y) == (a.predict(X) == y).sum().item() / 40
@@ -158,29 +154,27 @@ def test_training_is_deterministic_for_a_seed_and_the_seed_matters():
     runs = []
     for seed in (5, 5, 6):
         model = PyTorchANN(6, 5, 3, random_seed=seed)
-        model.train(X, Y, X, Y, epochs=3, batch_size=8, learning_rate=0.2, verbose=False)
+        model.train(X, Y, X, Y, epochs=3, batch_size=8, learning_rate=0.2)
         runs.append((model.train_val_metrics, state(model)))
     assert runs[0][0] == runs[1][0] and same_state(runs[0][1], runs[1][1])
     assert runs[0][0] != runs[2][0]
 
 
-def test_reshuffling_is_off_by_default_and_seeded_when_on():
-    assert inspect.signature(PyTorchANN.train).parameters["shuffle"].default is False
+def test_shuffled_runs_are_seeded_and_differ_from_in_order_ones():
+    """run(shuffle=True) (and --full) trains one epoch at a time on a seeded reshuffle."""
     X, y, Y = toy_data()
+    data = utils.Split(X, Y, X, Y, X, Y)
+    hp = dict(epochs=2, batch_size=8, lr=0.2)
     runs = []
-    for _ in range(2):
+    for seed in (3, 3):
         model = PyTorchANN(6, 5, 3)
-        model.train(X, Y, X, Y, epochs=2, batch_size=8, learning_rate=0.2, shuffle=True, verbose=False)
+        pytorch_ann.train_by_epoch(model, data, hp, seed, cosine=False, verbose=False)
         runs.append(state(model))
+        assert len(model.train_val_metrics["val_losses"]) == 2
     assert same_state(*runs)
-
-
-def test_reshuffling_changes_the_batches_each_epoch():
-    X, y, Y = toy_data()
-    fixed, shuffled = PyTorchANN(6, 5, 3), PyTorchANN(6, 5, 3)
-    fixed.train(X, Y, X, Y, epochs=2, batch_size=8, learning_rate=0.2, shuffle=False, verbose=False)
-    shuffled.train(X, Y, X, Y, epochs=2, batch_size=8, learning_rate=0.2, shuffle=True, verbose=False)
-    assert not same_state(state(fixed), state(shuffled))
+    fixed = PyTorchANN(6, 5, 3)
+    fixed.train(X, Y, X, Y, epochs=2, batch_size=8, learning_rate=0.2)
+    assert not same_state(state(fixed), runs[0])
 
 
 def test_predict_and_accuracy():
@@ -189,19 +183,19 @@ def test_predict_and_accuracy():
     pred = model.predict(X)
     assert pred.dtype == torch.long and pred.shape == (40,)
     assert torch.equal(pred, model.model(X).argmax(dim=1))
-    assert not model.training  # predict evaluates in eval mode
+    assert modes(model.model) == {False}  # predict evaluates in eval mode
     acc = model.accuracy(X, Y)
     assert isinstance(acc, float) and acc == (pred == y).sum().item() / 40
 
 
 # ---------------------------------------------------------------------- plot, judgement
-def test_plot_saves_next_to_the_script_by_default_and_returns_fig_ax(tmp_path):
-    default = inspect.signature(PyTorchANN.plot_train_val_metrics).parameters["path"].default
-    assert default == Path(pytorch_ann.__file__).resolve().parent / "pytorch_ann_train_val_metrics.png"
+def test_plot_saves_next_to_the_script_and_returns_fig_ax(tmp_path, monkeypatch):
+    assert pytorch_ann.PLOT_PATH == Path(pytorch_ann.__file__).resolve().parent / "pytorch_ann_train_val_metrics.png"
+    monkeypatch.setattr(pytorch_ann, "PLOT_PATH", tmp_path / "curves.png")
     X, y, Y = toy_data()
     model = PyTorchANN(6, 5, 3)
-    model.train(X, Y, X, Y, epochs=3, batch_size=8, learning_rate=0.2, verbose=False)
-    fig, ax = model.plot_train_val_metrics(path=tmp_path / "curves.png")
+    model.train(X, Y, X, Y, epochs=3, batch_size=8, learning_rate=0.2)
+    fig, ax = model.plot_train_val_metrics()
     assert (tmp_path / "curves.png").stat().st_size > 0
     assert tuple(fig.get_size_inches()) == (12, 6) and len(ax) == 2
     assert list(ax[0].lines[0].get_ydata()) == model.train_val_metrics["train_losses"]
@@ -213,17 +207,10 @@ def test_report_my_judgement_is_a_constant_from_the_handout_set():
 
 
 # ---------------------------------------------------------------------- the real run
-@pytest.fixture(scope="module")
-def script_run():
-    """``python pytorch_ann.py --quiet``: the handout protocol on the real data, run once."""
-    proc = subprocess.run([sys.executable, "pytorch_ann.py", "--quiet"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-    return proc.returncode, ANSI.sub("", proc.stdout + proc.stderr)
-
-
 @pytest.mark.slow
-def test_script_clears_the_handout_threshold(script_run):
-    code, out = script_run
+def test_script_clears_the_handout_threshold(reference_grade):
+    """``python pytorch_ann.py``, as the grader's full grade of the reference ran it."""
+    code, out = script_run(reference_grade, "pytorch_ann")
     assert code == 0, out
     assert re.search(r"Doctests: (\d+) of \1 passed", out), out
     assert "Using CPU" in out or "Using CUDA" in out or "Using Apple MPS" in out
@@ -231,12 +218,12 @@ def test_script_clears_the_handout_threshold(script_run):
     assert acc >= 0.80, out
     full = float(re.search(r"all 10,000 test images: ([\d.]+)", out).group(1))
     assert 0.0 < full <= 1.0
-    assert (ROOT / "pytorch_ann_train_val_metrics.png").is_file()
+    assert re.search(r"Saved the train/val curves to \S*pytorch_ann_train_val_metrics.png", out), out
 
 
 @pytest.mark.slow
-def test_judgement_agrees_with_diagnose_fit_on_the_default_run(script_run):
-    code, out = script_run
+def test_judgement_agrees_with_diagnose_fit_on_the_default_run(reference_grade):
+    code, out = script_run(reference_grade, "pytorch_ann")
     said, read = re.search(r"My judgement: (\w+) \(utils.diagnose_fit reads this run as: (\w+)\)",
                            out).groups()
     assert said == PyTorchANN(5, 4, 3).report_my_judgement() == read, out

@@ -6,19 +6,16 @@ Training tests use a handful of random images so they stay fast.
 import inspect
 import random
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers import LINE, modes, same_state, script_run, state
 from torch import nn
 
 import pytorch_cnn
 from pytorch_cnn import PyTorchCNN, random_flip_shift
-
-from helpers import ANSI, LINE, ROOT, modes, same_state, state
 
 
 def toy_images(n=24, k=10, seed=0):
@@ -244,13 +241,13 @@ def test_predict_in_chunks_equals_one_pass_and_accuracy_is_a_float():
 
 
 # ---------------------------------------------------------------------- plot, judgement
-def test_plot_saves_next_to_the_script_by_default_and_returns_fig_ax(tmp_path):
-    default = inspect.signature(PyTorchCNN.plot_train_val_metrics).parameters["path"].default
-    assert default == Path(pytorch_cnn.__file__).resolve().parent / "pytorch_cnn_train_val_metrics.png"
+def test_plot_saves_next_to_the_script_and_returns_fig_ax(tmp_path, monkeypatch):
+    assert pytorch_cnn.PLOT_PATH == Path(pytorch_cnn.__file__).resolve().parent / "pytorch_cnn_train_val_metrics.png"
+    monkeypatch.setattr(pytorch_cnn, "PLOT_PATH", tmp_path / "curves.png")
     X, y, Y = toy_images()
     model = PyTorchCNN()
     model.train(X, Y, X, Y, **FAST)
-    fig, ax = model.plot_train_val_metrics(path=tmp_path / "curves.png")
+    fig, ax = model.plot_train_val_metrics()
     assert (tmp_path / "curves.png").stat().st_size > 0
     assert len(ax) == 2 and list(ax[1].lines[1].get_ydata()) == model.train_val_metrics["val_accs"]
 
@@ -260,29 +257,22 @@ def test_report_my_judgement_is_a_constant_from_the_handout_set():
 
 
 # ---------------------------------------------------------------------- the real run
-@pytest.fixture(scope="module")
-def script_run():
-    """``python pytorch_cnn.py --quiet``: the handout protocol on the real data, run once."""
-    proc = subprocess.run([sys.executable, "pytorch_cnn.py", "--quiet"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=400)
-    return proc.returncode, ANSI.sub("", proc.stdout + proc.stderr)
-
-
 @pytest.mark.slow
-def test_script_clears_the_handout_threshold(script_run):
-    code, out = script_run
+def test_script_clears_the_handout_threshold(reference_grade):
+    """``python pytorch_cnn.py``, as the grader's full grade of the reference ran it."""
+    code, out = script_run(reference_grade, "pytorch_cnn")
     assert code == 0, out
     assert re.search(r"Doctests: (\d+) of \1 passed", out), out
     acc = float(re.search(r"200 handout test images: ([\d.]+)", out).group(1))
     assert acc >= 0.85, out
     full = float(re.search(r"all 10,000 test images: ([\d.]+)", out).group(1))
     assert 0.0 < full <= 1.0
-    assert (ROOT / "pytorch_cnn_train_val_metrics.png").is_file()
+    assert re.search(r"Saved the train/val curves to \S*pytorch_cnn_train_val_metrics.png", out), out
 
 
 @pytest.mark.slow
-def test_judgement_agrees_with_diagnose_fit_on_the_default_run(script_run):
-    code, out = script_run
+def test_judgement_agrees_with_diagnose_fit_on_the_default_run(reference_grade):
+    code, out = script_run(reference_grade, "pytorch_cnn")
     said, read = re.search(r"My judgement: (\w+) \(utils.diagnose_fit reads this run as: (\w+)\)",
                            out).groups()
     assert said == PyTorchCNN().report_my_judgement() == read, out

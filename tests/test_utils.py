@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import ROOT
 
 import utils
-from helpers import ROOT
 
 RAW = Path(utils.__file__).resolve().parent / "data" / "FashionMNIST" / "raw"
 NAMES = list(utils._FILES)
