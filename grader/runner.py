@@ -273,7 +273,8 @@ def execute(group, items, files, sandbox, base, data_dir, ctx, *, timeout, item_
             "threads": max(1, (os.cpu_count() or 1) // jobs) if spec.run else 1}
     if spec.run:
         init, train = ctx.facts.HANDOUT_RUNS[spec.module]
-        plan["run"] = {"module": spec.module, "cls": spec.cls, "layout": "image" if spec.module == "pytorch_cnn" else "flat",
+        plan["run"] = {"module": spec.module, "cls": spec.cls,
+                       "layout": "image" if spec.module == "pytorch_cnn" else "flat",
                        "tolerance": HANDOUT_TOLERANCE, "shift": list(ctx.shift), "init": init, "train": train}
     else:
         plan["steps"] = [{"item": item_id, "sessions": [[o.wire for o in session] for session in item_plan]}

@@ -17,14 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from grader_bugs import BUGS, ROOT, write_submission
+from helpers import assert_valid_results
 
 from grader.__main__ import main as grader_main
 from grader.report import clean, results_json, table, write_results
 from grader.rubric import GROUPS, ITEMS, UNIT_GROUP
 from grader.runner import grade
 from grader.sandbox import GraderError
-from grader_bugs import BUGS, ROOT, write_submission
-from helpers import assert_valid_results
 
 REFERENCE_FILES = ("numpy_ann.py", "pytorch_ann.py", "pytorch_cnn.py")
 RUN_ITEMS = {"1.10", "2.6", "3.2"}  # skipped (score 0) by --fast
@@ -238,8 +238,8 @@ def test_exit_mid_group_keeps_finished_items(tmp_path, sandbox):
 
 def test_sys_exit_in_a_method_costs_only_that_item(tmp_path, sandbox):
     sub = numpy_variant(tmp_path, "sysexit", lambda s: s.replace(
-        "        return _accuracy(self._forward(X, training=False), y_true)",
-        "        import sys\n        sys.exit(0)", 1))
+        "\n        y_pred = self._forward(X, training=False)\n        return float(",
+        "\n        import sys\n        sys.exit(0)\n        return float(", 1))
     report = grade(sub, fast=True, groups=["numpy_unit"], sandbox=sandbox)
     got = scores(report)
     assert got["1.9"] == 0 and "exit(0)" in outputs(report)["1.9"]
@@ -250,7 +250,7 @@ def test_missing_method_and_wrong_return_type(tmp_path, sandbox):
     """A deleted method and a method returning the wrong type cost their items, with reasons."""
     def edit(source):
         source = source.replace("    def _relu_grad(z):", "    def _relu_grad_renamed(z):", 1)
-        return source.replace("        return self._forward(self._check_X(X, \"X\"), training=False)",
+        return source.replace("        return self._forward(X, training=False)",
                               "        return \"probabilities\"", 1)
     sub = numpy_variant(tmp_path, "missing", edit)
     report = grade(sub, fast=True, groups=["numpy_unit"], sandbox=sandbox)
@@ -333,20 +333,15 @@ def test_registry_refuses_a_half_registered_item(monkeypatch):
 
 # --------------------------------------------------------------------------- reference, full
 @pytest.mark.slow
-def test_reference_scores_42_of_42(tmp_path):
+def test_reference_scores_42_of_42(reference_grade, tmp_path):
     """The full grade: the handout protocol on the real data, judgements against the curves."""
-    submission = reference_submission(tmp_path / "reference")
-    results = tmp_path / "results.json"
-    started = time.time()
-    assert grader_main([str(submission), "--results", str(results), "--budget", "900"]) == 0
-    elapsed = time.time() - started
-    data = json.loads(results.read_text())
+    data = json.loads(write_results(reference_grade, tmp_path / "results.json").read_text())
     assert_valid_results(data)
     failed = {t["number"]: t["output"] for t in data["tests"] if t["score"] != t["max_score"]}
     assert not failed, failed
     assert data["score"] == 42
     assert not data["extra_data"]["flags"]
-    print(f"full grade of the reference: {elapsed:.0f} s")
+    print(f"full grade of the reference: {reference_grade.seconds:.0f} s")
 
 
 # --------------------------------------------------------------------------- Gradescope files

@@ -23,12 +23,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import ROOT, assert_valid_results
 
 from grader.__main__ import main as grader_main
 from grader.report import results_json, table, write_results
 from grader.runner import grade
 from grader.sandbox import GraderError, _process_table
-from helpers import ROOT, assert_valid_results
 
 NUMPY = (ROOT / "numpy_ann.py").read_text()
 
@@ -99,7 +99,8 @@ def numpy_submission(directory: Path, code: str, source: str = NUMPY) -> Path:
     """The reference numpy_ann.py with ``code`` run at import time (right after numpy)."""
     directory.mkdir(parents=True, exist_ok=True)
     code = textwrap.dedent(code)
-    (directory / "numpy_ann.py").write_text(source.replace("\nimport numpy as np\n", "\nimport numpy as np\n" + code, 1))
+    source = source.replace("\nimport numpy as np\n", "\nimport numpy as np\n" + code, 1)
+    (directory / "numpy_ann.py").write_text(source)
     return directory
 
 
@@ -155,7 +156,8 @@ def test_linked_submission_file_is_not_followed(tmp_path):
 BROKEN = {  # a numpy_ann.py whose methods return the wrong things: its honest score is low
     "        return np.maximum(0, z)": "        return np.zeros_like(np.asarray(z, dtype=float))",
     "        return (np.asarray(z) > 0).astype(int)": "        return np.ones_like(np.asarray(z))",
-    "        return float(-np.sum(y_true * np.log(np.clip(y_pred, 1e-12, 1.0))) / y_true.shape[0])": "        return 0.0",
+    "        return float(-np.sum(y_true * np.log(np.clip(y_pred, 1e-12, 1.0))) / y_true.shape[0])":
+        "        return 0.0",
     "        return a2\n": "        return np.zeros_like(a2)\n",
     "        self.W2 -= self.lr * dW2": "        self.W2 += self.lr * dW2",
 }
@@ -170,7 +172,8 @@ FORGER = """
             for item in items:
                 os.write(fd, (json.dumps({"item": item, "results": {"parts": [[True, 1e9, "forged"]],
                                                                      "passed": True}}) + "\\n").encode())
-            os.write(fd, (json.dumps({"items": {i: {"parts": [[True, 1e9, "forged"]]} for i in items}}) + "\\n").encode())
+            forged = {"items": {i: {"parts": [[True, 1e9, "forged"]]} for i in items}}
+            os.write(fd, (json.dumps(forged) + "\\n").encode())
         except OSError:
             pass
     probe = sys.modules.get("grader_probe")

@@ -13,10 +13,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from helpers import ROOT
 
 from grader.rubric import GROUPS, ITEMS, UNIT_GROUP
 from grader.runner import grade
-from helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "tests" / "submissions"))
 from materialize import load_expectations, materialize  # noqa: E402

@@ -14,8 +14,8 @@ grade (``GraderError``): a student is never charged for it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

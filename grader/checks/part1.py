@@ -11,8 +11,22 @@ import re
 import numpy as np
 
 from . import check
-from .common import (Fail, Sessions, as_array, call, expect_close, get, is_float_like, mlp_forward, new,
-                     one_hot, op, part, set_attrs, short)
+from .common import (
+    Fail,
+    Sessions,
+    as_array,
+    call,
+    expect_close,
+    get,
+    is_float_like,
+    mlp_forward,
+    new,
+    one_hot,
+    op,
+    part,
+    set_attrs,
+    short,
+)
 
 CLS = "NumpyANN"
 PROGRESS = re.compile(r"\[\s*(\d+)\s*/\s*(\d+)\s*\]\s*\|\s*Train Loss:\s*\d+\.\d{5}\s*\|\s*Train Accuracy:\s*"
@@ -49,7 +63,7 @@ def numeric_gradients(X, Y, params, eps=1e-6):
 
 @check("1.1")
 def numpy_init(ctx):
-    """__init__ keeps the sizes and lr, draws W1 then W2 as randn(...) * 0.01 after np.random.seed(random_seed), zero biases."""
+    """__init__ keeps sizes and lr, draws W1 then W2 as randn * 0.01 after np.random.seed, zero biases."""
     sizes = dict(input_size=7, hidden_size=5, output_size=3, lr=0.05)
     plan = [[new(CLS, **sizes, random_seed=3), get("input_size", "hidden_size", "output_size", "lr"),
              get("W1", "W2"), get("b1", "b2")],
@@ -106,7 +120,8 @@ def relu(ctx):
 def relu_grad(ctx):
     """_relu_grad is 0 where z <= 0 (zero included) and 1 where z > 0."""
     z = np.array([-2.0, -1e-3, 0.0, 1e-3, 2.0])
-    plan = [[small_model(), call("_relu_grad", z)], [small_model(), call("_relu_grad", np.array([[-1.0, 0.0], [1.0, 5.0]]))]]
+    plan = [[small_model(), call("_relu_grad", z)],
+            [small_model(), call("_relu_grad", np.array([[-1.0, 0.0], [1.0, 5.0]]))]]
     r = Sessions((yield plan), plan)
 
     def values():
@@ -139,7 +154,7 @@ def cross_entropy(ctx):
 
 @check("1.5")
 def forward(ctx):
-    """_forward returns softmax(relu(X W1 + b1) W2 + b2) for weights the grader sets, and with training=True stores z1, a1, z2, a2."""
+    """_forward is softmax(relu(X W1 + b1) W2 + b2) for set weights; training=True stores z1, a1, z2, a2."""
     rng = np.random.default_rng(1)
     params = random_weights(rng, 5, 4, 3)
     X = rng.normal(size=(6, 5))
@@ -166,7 +181,7 @@ def forward(ctx):
 
 @check("1.6")
 def backward(ctx):
-    """_backward moves every parameter by -lr times the finite-difference gradient of the mean cross-entropy, for several batch sizes and rates."""
+    """_backward moves each parameter by -lr times the mean cross-entropy's finite-difference gradient."""
     rng = np.random.default_rng(2)
     cases = {}  # (m, lr) -> (params, gradients)
     plan = []
@@ -211,7 +226,7 @@ def backward(ctx):
 
 @check("1.7")
 def numpy_train(ctx):
-    """train walks the training set in mini-batches (the last may be shorter) and prints the handout's progress line every 10th epoch."""
+    """train walks the data in mini-batches (the last may be shorter), printing progress every 10th epoch."""
     rng = np.random.default_rng(3)
     X, Xv = rng.normal(size=(10, 4)), rng.normal(size=(5, 4))
     Y, Yv = one_hot(np.argmax(X[:, :3], axis=1), 3), one_hot(np.argmax(Xv[:, :3], axis=1), 3)
@@ -303,6 +318,7 @@ def numpy_accuracy(ctx):
                 raise Fail(f"expected a float, got {r[index, 2].type} {short(got)}")
             if not math.isclose(float(got), want, abs_tol=1e-9):
                 raise Fail(f"{m} samples, {n_out} classes, {round(want * m)} predicted right (argmax of the "
-                           f"probabilities against argmax of the one-hot labels): expected {want:g}, got {float(got):g}")
+                           f"probabilities against argmax of the one-hot labels): expected {want:g}, "
+                           f"got {float(got):g}")
         return probe
     return [part(1, "2 classes", case(0)), part(1, "5 classes, low-confidence predictions", case(1))]

@@ -13,8 +13,21 @@ import threading
 import numpy as np
 
 from . import check
-from .common import (Fail, Sessions, Tensor, as_array, call, expect_close, get, new, one_hot, op, part,
-                     run_modules, short)
+from .common import (
+    Fail,
+    Sessions,
+    Tensor,
+    as_array,
+    call,
+    expect_close,
+    get,
+    new,
+    one_hot,
+    op,
+    part,
+    run_modules,
+    short,
+)
 
 CLS = "PyTorchANN"
 SIZES = dict(input_size=5, output_size=3, hidden_size=10)
@@ -47,7 +60,7 @@ def expected_outputs(X, modules, linears):
 
 @check("2.1")
 def ann_init(ctx):
-    """__init__ keeps the sizes and the seed, builds Sequential(Linear, ReLU, Linear), and draws its weights after torch.manual_seed(random_seed)."""
+    """__init__ keeps sizes and seed, builds Sequential(Linear, ReLU, Linear) after torch.manual_seed(seed)."""
     plan = [[new(CLS, **SIZES), get("input_size", "hidden_size", "output_size", "seed")],
             [new(CLS, **SIZES, random_seed=7), get("seed")],
             [new(CLS, **SIZES), op("modules", label="describing self.model")],
@@ -59,7 +72,8 @@ def ann_init(ctx):
         got = r.attrs(0, 1)
         want = {"input_size": 5, "hidden_size": 10, "output_size": 3, "seed": 42}
         if {k: got.get(k) for k in want} != want:
-            raise Fail(f"after PyTorchANN(input_size=5, output_size=3, hidden_size=10) expected {want}, got {short(got)}")
+            raise Fail(f"after PyTorchANN(input_size=5, output_size=3, hidden_size=10) expected {want}, "
+                       f"got {short(got)}")
         seed = r.attrs(1, 1).get("seed")
         if seed != 7:
             raise Fail(f"with random_seed=7 expected self.seed == 7, got {short(seed)}")
@@ -80,7 +94,8 @@ def ann_init(ctx):
             if not isinstance(got, list) or len(got) != len(want):
                 raise Fail(f"expected the two nn.Linear layers of self.model, found {short(got)}")
             for index, ((w_got, b_got), (w_want, b_want)) in enumerate(zip(got, want)):
-                name = f"Linear layer {index + 1} with random_seed={seed} (torch.manual_seed(random_seed) before the layers)"
+                name = (f"Linear layer {index + 1} with random_seed={seed} "
+                        f"(torch.manual_seed(random_seed) before the layers)")
                 expect_close(f"{name}: weight", w_got, w_want, rtol=1e-6, atol=1e-7)
                 expect_close(f"{name}: bias", b_got, b_want, rtol=1e-6, atol=1e-7)
     return [part(1, "attributes input_size, hidden_size, output_size, seed", attributes),
@@ -114,7 +129,7 @@ def replica_linears(torch, seed):
 
 @check("2.2")
 def ann_forward(ctx):
-    """forward(X) returns self.model(X): compared, in eval mode with weights the grader sets, with the grader's own evaluation of self.model."""
+    """forward(X) returns self.model(X), against the grader's own evaluation of it (eval mode, set weights)."""
     rng = np.random.default_rng(6)
     linears = random_linears(rng)
     X = rng.random((4, 5)).astype(np.float32)
@@ -133,7 +148,7 @@ def ann_forward(ctx):
 
 @check("2.3")
 def ann_train(ctx):
-    """train uses nn.CrossEntropyLoss and torch.optim.SGD(lr=learning_rate) over the model's parameters, one zero_grad and step per mini-batch, and records one metric per epoch."""
+    """train: CrossEntropyLoss, SGD(lr) over the parameters, zero_grad + step per batch, metrics per epoch."""
     rng = np.random.default_rng(0)
     X, Xv = rng.normal(size=(20, 5)).astype(np.float32), rng.normal(size=(10, 5)).astype(np.float32)
     Y, Yv = one_hot(X[:, :3].argmax(1), 3), one_hot(Xv[:, :3].argmax(1), 3)
@@ -202,8 +217,8 @@ def ann_train(ctx):
             raise Fail(f"expected self.train_val_metrics to be a dict with keys {list(METRIC_KEYS)}, got "
                        f"{sorted(m) if isinstance(m, dict) else short(m)}")
         for k in METRIC_KEYS:
-            values = as_array(f"train_val_metrics['{k}']", m[k]).ravel() if isinstance(m[k], (list, tuple, np.ndarray)) \
-                else None
+            is_sequence = isinstance(m[k], (list, tuple, np.ndarray))
+            values = as_array(f"train_val_metrics['{k}']", m[k]).ravel() if is_sequence else None
             if values is None or len(values) != epochs:
                 raise Fail(f"train_val_metrics['{k}'] should hold one number per epoch ({epochs}), got {short(m[k])}")
             if k.endswith("accs") and not np.all((values >= 0) & (values <= 1)):
@@ -260,7 +275,7 @@ def ann_predict(ctx):
 
 @check("2.5")
 def ann_plot(ctx):
-    """plot_train_val_metrics saves the PNG and returns (fig, ax): two axes on a 12 x 6 inch figure, with curves, labels, legends and the title."""
+    """plot_train_val_metrics saves the PNG, returns (fig, ax): two labelled axes, 12 x 6 in, legends, title."""
     name = "pytorch_ann_train_val_metrics.png"
     metrics = {"train_losses": [1.0, 0.8, 0.6, 0.5], "train_accs": [0.5, 0.6, 0.7, 0.75],
                "val_losses": [1.1, 0.9, 0.7, 0.65], "val_accs": [0.45, 0.55, 0.65, 0.7]}

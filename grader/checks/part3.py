@@ -22,8 +22,8 @@ def handout_modules(num_classes=10):
     for c_in, c_out in CHANNELS:
         layers += [("Conv2d", dict(in_channels=c_in, out_channels=c_out, kernel_size=[3, 3], stride=[1, 1],
                                    padding=[1, 1])),
-                   ("ReLU", {}), ("MaxPool2d", dict(kernel_size=2, stride=2)), ("BatchNorm2d", dict(num_features=c_out)),
-                   ("Dropout", dict(p=0.3))]
+                   ("ReLU", {}), ("MaxPool2d", dict(kernel_size=2, stride=2)),
+                   ("BatchNorm2d", dict(num_features=c_out)), ("Dropout", dict(p=0.3))]
     return layers + [("Flatten", {}), ("Linear", dict(in_features=256, out_features=128)), ("ReLU", {}),
                      ("Linear", dict(in_features=128, out_features=num_classes))]
 
@@ -50,7 +50,7 @@ def settings_text(kind, s) -> str:
 
 @check("3.1")
 def cnn_init(ctx):
-    """__init__ builds the handout's 24 modules in order with their settings (422,986 parameters for 10 classes) and seeds torch, numpy and random."""
+    """__init__ builds the handout's 24 modules with their settings and seeds torch, numpy and random."""
     plan = [[new(CLS), get("num_classes"), op("modules", label="describing self.model")],
             [new(CLS, num_classes=7), get("num_classes"), op("modules", label="describing self.model")],
             [new(CLS, random_seed=3), op("draws", label="drawing from numpy's and Python's generators")],
@@ -78,7 +78,8 @@ def cnn_init(ctx):
             first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
             raise Fail(f"expected {len(want)} modules: 4 x (Conv2d, ReLU, MaxPool2d, BatchNorm2d, Dropout), Flatten, "
                        f"Linear, ReLU, Linear; got {len(got)}, first difference at module {first}: expected "
-                       f"{want[first] if first < len(want) else 'nothing'}, got {got[first] if first < len(got) else 'nothing'}")
+                       f"{want[first] if first < len(want) else 'nothing'}, "
+                       f"got {got[first] if first < len(got) else 'nothing'}")
 
     def settings():
         got, want = described(0)[0], handout_modules()
@@ -97,7 +98,8 @@ def cnn_init(ctx):
             if got != want:
                 raise Fail(f"with num_classes={n} expected {want:,} parameters, got {short(got)}")
         if r.attrs(1, 1).get("num_classes") != 7:
-            raise Fail(f"with num_classes=7 expected self.num_classes == 7, got {short(r.attrs(1, 1).get('num_classes'))}")
+            raise Fail(f"with num_classes=7 expected self.num_classes == 7, "
+                       f"got {short(r.attrs(1, 1).get('num_classes'))}")
 
     def seeding():
         draws = r.value(2, 1)
@@ -113,7 +115,7 @@ def cnn_init(ctx):
         if first == other:
             raise Fail("PyTorchCNN(random_seed=3) and (random_seed=4) have identical weights: the seed is not used")
     return [part(2, "self.model: the 24 modules in order", sequence),
-            part(2, "every layer's settings (channels, kernel 3, stride 1, padding 1, pool 2, p=0.3, 256->128->classes)",
-                 settings),
+            part(2, "every layer's settings (channels, kernel 3, stride 1, padding 1, pool 2, p=0.3, "
+                    "256->128->classes)", settings),
             part(1, "parameter count (422,986 for 10 classes) and num_classes", count),
             part(1, "seeds torch, numpy and random with random_seed", seeding)]

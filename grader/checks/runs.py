@@ -100,13 +100,15 @@ def predicted_labels(report, key, required=True):
     if f"{key}_error" in report:
         if not required:
             return None
-        raise Fail(f"predicting the test images with your trained model raised {describe_error(report[f'{key}_error'])}")
+        error = describe_error(report[f"{key}_error"])
+        raise Fail(f"predicting the test images with your trained model raised {error}")
     try:
         scores = np.asarray(decode(report.get(key)), dtype=float)
     except (ValueError, TypeError, RecursionError):
         if not required:
             return None
-        raise Fail(f"your model's predictions for the test images could not be read ({short(report.get(key))})") from None
+        raise Fail(f"your model's predictions for the test images could not be read "
+                   f"({short(report.get(key))})") from None
     if scores.ndim == 2:
         return scores.argmax(axis=1)
     if scores.ndim == 1:
@@ -203,29 +205,29 @@ def decode_safe(value):
 
 @check("1.10")
 def numpy_run(ctx):
-    """python numpy_ann.py trains a NumpyANN on the handout's split whose accuracy on the 200 test images, computed by the grader, reaches the threshold."""
+    """python numpy_ann.py trains a NumpyANN on the handout split that reaches the threshold on its test images."""
     return (yield from script_run(ctx, "numpy_ann", "1.10"))
 
 
 @check("2.6")
 def ann_run(ctx):
-    """python pytorch_ann.py trains a PyTorchANN on the handout's split whose accuracy on the 200 test images, computed by the grader, reaches the threshold."""
+    """python pytorch_ann.py trains a PyTorchANN on the handout split that reaches the threshold on its test images."""
     return (yield from script_run(ctx, "pytorch_ann", "2.6"))
 
 
 @check("3.2")
 def cnn_run(ctx):
-    """python pytorch_cnn.py trains a PyTorchCNN on the handout's split whose accuracy on the 200 test images, computed by the grader, reaches the threshold."""
+    """python pytorch_cnn.py trains a PyTorchCNN on the handout split that reaches the threshold on its test images."""
     return (yield from script_run(ctx, "pytorch_cnn", "3.2"))
 
 
 @check("2.7")
 def ann_judgement(ctx):
-    """PyTorchANN.report_my_judgement() is a reading that the curves of the run graded in 2.6 do not clearly contradict."""
+    """PyTorchANN.report_my_judgement() is a reading the curves of the run graded in 2.6 do not contradict."""
     return (yield from judgement(ctx, "pytorch_ann"))
 
 
 @check("3.3")
 def cnn_judgement(ctx):
-    """PyTorchCNN.report_my_judgement() is a reading that the curves of the run graded in 3.2 do not clearly contradict."""
+    """PyTorchCNN.report_my_judgement() is a reading the curves of the run graded in 3.2 do not contradict."""
     return (yield from judgement(ctx, "pytorch_cnn"))
