@@ -1,0 +1,326 @@
+"""``python -m release check``: prove the handout, as nbgrader's ``validate --invert`` and otter's
+solution run do.
+
+1. **Contract.** The reference extends every contract method compatibly; the handout has
+   exactly the contract's classes and methods with its signatures; each student method holds
+   one region, each provided method none; the handout imports only the course's packages and
+   mentions nothing reference-only; its docstrings' doctests are the reference's; its main
+   block uses the handout's numbers (``utils``' THRESHOLDS, HANDOUT_RUNS, SPLIT_SIZES).
+2. **No solution leaks, no drift.** No line of a reference region appears in the handout; a
+   handout written earlier (``--handout DIR``, e.g. ``dist/handout``) equals a fresh build.
+3. **The bare handout behaves.** Each file imports with no side effects; ``python <file>.py``
+   reports failing doctests, not a traceback of the skeleton's own code; the grader writes a
+   valid results.json scoring 0 on every item, without crashing.
+4. **Round trip.** Filled with the reference's region code, the doctests all pass and the
+   grader scores 42/42 (a full grade: about 4 minutes on 2 cores, the CNN's 60 full-batch
+   epochs most of it; ``--fast`` grades the unit items only).
+5. **The zip works on a fresh machine.** Unpacked, ``pip install -r requirements.txt`` (in a
+   new virtual environment that sees this machine's packages, so nothing is downloaded) and
+   ``python numpy_ann.py`` run.
+"""
+from __future__ import annotations
+
+import ast
+import doctest
+import importlib.util
+import inspect
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from .build import REGION_START, ROOT, Region, build, functions, render, segments, write_handout
+from .contract import ALLOWED_IMPORTS, CONTRACT, FILES
+
+REFERENCE_ONLY_WORDS = ("argparse", "--full", "callback", "lr_schedule", "FULL", "_check_", "REFERENCE ONLY",
+                        "reference only", "Reference extensions", "OneCycleLR", "EpochProgress")
+
+
+class CheckFailed(AssertionError):
+    """A proof did not hold; the message says which and why."""
+
+
+def check(fast=False, handout=None, log=print) -> None:
+    """Run every proof (the real-data round trip only without ``fast``); raise CheckFailed."""
+    problems = contract_problems() + leak_problems()
+    if handout is not None:
+        problems += drift_problems(Path(handout))
+    if problems:
+        raise CheckFailed("\n".join(problems))
+    log("contract, solution leaks and drift: ok")
+    with tempfile.TemporaryDirectory(prefix="release-check-") as tmp:
+        tmp = Path(tmp)
+        bare = write_handout(tmp / "bare")
+        _ship_utils(bare)
+        problems = bare_problems(bare)
+        log(f"bare handout: {'ok' if not problems else 'FAILED'}")
+        filled = write_handout(tmp / "filled", filled=True)
+        _ship_utils(filled)
+        problems += round_trip_problems(filled, fast, log)
+        problems += zip_problems(tmp)
+        log(f"zip on a fresh environment: {'ok' if not problems else 'see above'}")
+    if problems:
+        raise CheckFailed("\n".join(problems))
+
+
+def _ship_utils(directory: Path):
+    """What the handout ships besides the three files: utils.py and the data."""
+    (directory / "utils.py").write_bytes((ROOT / "utils.py").read_bytes())
+
+
+# --------------------------------------------------------------------------- 1. contract
+def contract_problems() -> list[str]:
+    problems = []
+    for name in FILES:
+        problems += _reference_extends_the_contract(name)
+        text = render(name)
+        problems += _handout_has_the_contract(name, text)
+        problems += _imports(name, text)
+        problems += [f"{name}: the handout mentions {word!r}" for word in REFERENCE_ONLY_WORDS if word in text]
+        problems += _same_doctests(name, text)
+        problems += _main_uses_the_handout_numbers(name, text)
+    return problems
+
+
+def _reference_extends_the_contract(name) -> list[str]:
+    """Each contract method the reference defines takes the contract's arguments, in order, with
+    its defaults; anything more has a default (the reference may default a contract argument)."""
+    module = _load(ROOT / name, f"release_reference_{name[:-3]}")
+    problems = []
+    for qualname, (signature, _) in CONTRACT[name].items():
+        cls, method = qualname.split(".")
+        function = inspect.getattr_static(getattr(module, cls), method)
+        function = getattr(function, "__func__", function)
+        got = list(inspect.signature(function).parameters.values())
+        want = list(_signature(signature).parameters.values())
+        for i, parameter in enumerate(want):
+            if i >= len(got) or got[i].name != parameter.name or got[i].kind != parameter.kind:
+                problems.append(f"{name}: {qualname}{inspect.signature(function)} does not start with the "
+                                f"contract's {signature}")
+                break
+            if parameter.default is not inspect.Parameter.empty and got[i].default != parameter.default:
+                problems.append(f"{name}: {qualname}: {parameter.name} defaults to {got[i].default!r}, the "
+                                f"contract's to {parameter.default!r}")
+        problems += [f"{name}: {qualname}: the reference's extra argument {p.name} has no default"
+                     for p in got[len(want):] if p.default is inspect.Parameter.empty
+                     and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    return problems
+
+
+def _signature(text) -> inspect.Signature:
+    namespace = {}
+    exec(f"def f{text}: pass", namespace)  # noqa: S102 - the contract's own signature strings
+    return inspect.signature(namespace["f"])
+
+
+def _handout_has_the_contract(name, text) -> list[str]:
+    problems = []
+    found = functions(text)
+    classes = {q.split(".")[0] for q in CONTRACT[name]}
+    methods = {q for q in found if "." in q and q.split(".")[0] in classes}
+    if methods != set(CONTRACT[name]):
+        problems.append(f"{name}: the handout's methods {sorted(methods)} are not the contract's "
+                        f"{sorted(CONTRACT[name])}")
+    if {q for q in found if "." not in q}:
+        problems.append(f"{name}: module-level functions in the handout: {sorted(q for q in found if '.' not in q)}")
+    lines = text.splitlines()
+    for qualname, (signature, kind) in CONTRACT[name].items():
+        node = found.get(qualname)
+        if node is None:
+            continue
+        got = f"({ast.unparse(node.args)})"
+        if got != signature:
+            problems.append(f"{name}: {qualname}{got} in the handout, the contract says {signature}")
+        body = lines[node.lineno - 1:node.end_lineno]
+        regions = sum(1 for line in body if line.strip() == REGION_START)
+        if kind == "student" and regions != 1 or kind == "provided" and regions:
+            problems.append(f"{name}: {qualname} ({kind}) holds {regions} regions")
+    return problems
+
+
+def _imports(name, text) -> list[str]:
+    imported = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    return [f"{name}: the handout imports {sorted(imported - ALLOWED_IMPORTS)}, beyond the course's packages"
+            ] if imported - ALLOWED_IMPORTS else []
+
+
+def _doctests(text) -> dict[str, list[tuple[str, str]]]:
+    """qualified name -> its docstring's examples (source, expected output)."""
+    parser = doctest.DocTestParser()
+    found = {}
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            docstring = ast.get_docstring(node, clean=True) or ""
+            examples = [(e.source, e.want) for e in parser.get_examples(docstring)]
+            if examples:
+                found[node.name] = examples
+    return found
+
+
+def _same_doctests(name, text) -> list[str]:
+    """The handout's examples are the reference's, for every function both have."""
+    reference = _doctests((ROOT / name).read_text())
+    return [f"{name}: {function}'s doctests differ from the reference's" for function, examples in
+            _doctests(text).items() if function in reference and reference[function] != examples]
+
+
+def _main_uses_the_handout_numbers(name, text) -> list[str]:
+    """The skeleton's main block is a copy of the handout's numbers: pin it to utils'."""
+    facts = _load(ROOT / "utils.py", "release_utils")
+    module = name[:-3]
+    init, train = facts.HANDOUT_RUNS[module]
+    main = text[text.index('if __name__ == "__main__":'):]
+    calls = {}
+    for node in ast.walk(ast.parse(main)):
+        if isinstance(node, ast.Call):
+            callee = ast.unparse(node.func).split(".")[-1]
+            calls.setdefault(callee, []).append(node)
+    problems = []
+
+    def keywords(call):
+        return {k.arg: ast.literal_eval(k.value) for k in call.keywords if isinstance(k.value, ast.Constant)}
+    cls = [q.split(".")[0] for q in CONTRACT[name]][0]
+    if not calls.get(cls) or keywords(calls[cls][0]) != init:
+        problems.append(f"{name}: the main block does not construct {cls}(**{init})")
+    if not any(keywords(call) == train for call in calls.get("train", [])):
+        problems.append(f"{name}: the main block does not call train(..., **{train})")
+    threshold = calls.get("assert_greater_equal", [])
+    if not threshold or ast.literal_eval(threshold[0].args[1]) != facts.THRESHOLDS[module]:
+        problems.append(f"{name}: the main block does not check the threshold {facts.THRESHOLDS[module]}")
+    sizes = facts.SPLIT_SIZES
+    split_calls = [keywords(call) for call in calls.get("train_test_split", [])]
+    if split_calls != [dict(train_size=sizes["train"], test_size=sizes["val"], random_state=42),
+                       dict(train_size=sizes["test"], test_size=1, random_state=42)]:
+        problems.append(f"{name}: the main block's train_test_split calls are not the handout's {sizes}")
+    return problems
+
+
+def _load(path, module_name):
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+    return module
+
+
+# --------------------------------------------------------------------------- 2. leaks and drift
+def significant(line: str) -> bool:
+    """A line that says something (not a bracket, a bare keyword or a comment)."""
+    stripped = line.strip()
+    return len(stripped) >= 12 and not stripped.startswith("#") and re.search(r"[A-Za-z]", stripped) is not None
+
+
+def leak_problems() -> list[str]:
+    problems = []
+    for name in FILES:
+        handout = {line.strip() for line in render(name).splitlines()}
+        for segment in segments(ROOT / name):
+            if segment[0] == "region":
+                region: Region = segment[1]
+                problems += [f"{name}: the solution line {line.strip()!r} ({region.qualname}) is in the handout"
+                             for line in region.code if significant(line) and line.strip() in handout]
+    return problems
+
+
+def drift_problems(directory: Path) -> list[str]:
+    problems = []
+    for name in FILES:
+        path = directory / name
+        if not path.is_file():
+            problems.append(f"{path} is missing")
+        elif path.read_text() != render(name):
+            problems.append(f"{path} differs from a fresh build: rebuild with `python -m release build`")
+    return problems
+
+
+# --------------------------------------------------------------------------- 3. the bare handout
+def _python(directory, *args, timeout=300):
+    env = dict(os.environ, TERM="dumb", MPLBACKEND="Agg")
+    env.pop("PYTHONPATH", None)
+    return subprocess.run([sys.executable, *args], cwd=directory, capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def bare_problems(directory: Path) -> list[str]:
+    problems = []
+    for name in FILES:
+        module = name[:-3]
+        done = _python(directory, "-c", f"import {module}")
+        if done.returncode != 0 or done.stdout.strip():
+            problems.append(f"bare {name}: importing it printed or failed: {(done.stdout + done.stderr)[-500:]}")
+        done = _python(directory, name)
+        if done.returncode != 0 or "Doctests failed!" not in done.stdout or "Traceback" in done.stderr:
+            problems.append(f"bare {name}: `python {name}` should report failing doctests and stop; got exit "
+                            f"{done.returncode}: {(done.stdout[-300:] + done.stderr[-1000:])}")
+    report = _grade(directory, fast=False)
+    nonzero = {r.item.id: r.score for r in report.results if r.score}
+    if nonzero:
+        problems.append(f"bare handout: the grader gave points: {nonzero}")
+    return problems
+
+
+def _grade(directory, fast):
+    from grader.report import results_json
+    from grader.runner import grade
+
+    report = grade(directory, fast=fast, budget=1500)
+    data = results_json(report)
+    if [t["number"] for t in data["tests"]] != [r.item.id for r in report.results] or \
+            abs(data["score"] - sum(t["score"] for t in data["tests"])) > 1e-9:
+        raise CheckFailed("the grader wrote an invalid results.json")
+    return report
+
+
+# --------------------------------------------------------------------------- 4. round trip
+def round_trip_problems(directory: Path, fast: bool, log) -> list[str]:
+    problems = []
+    for name in FILES:
+        code = (f"import doctest, {name[:-3]} as m\n"
+                "r = doctest.testmod(m, optionflags=doctest.ELLIPSIS)\nprint(r.failed, r.attempted)")
+        done = _python(directory, "-c", code)
+        failed, attempted = map(int, done.stdout.split()[-2:]) if done.returncode == 0 else (-1, 0)
+        if failed or not attempted:
+            problems.append(f"filled {name}: doctests {failed} failed of {attempted}: {done.stderr[-500:]}")
+    report = _grade(directory, fast=fast)
+    want = 42 - (sum(r.max_score for r in report.results if r.item.id in ("1.10", "2.6", "3.2")) if fast else 0)
+    log(f"round trip: the grader scores the filled handout {report.score:g}/42"
+        f"{' (--fast: the real-data runs skipped)' if fast else ''} in {report.seconds:.0f} s")
+    if report.score != want:
+        lost = {r.item.id: r.output for r in report.results if r.score != r.max_score and not
+                (fast and r.item.id in ("1.10", "2.6", "3.2"))}
+        problems.append(f"round trip: {report.score:g} instead of {want}: {lost}")
+    return problems
+
+
+# --------------------------------------------------------------------------- 5. the zip
+def zip_problems(tmp: Path) -> list[str]:
+    archive = build(tmp / "dist")
+    unpacked = tmp / "fresh"
+    with zipfile.ZipFile(archive) as z:
+        z.extractall(unpacked)
+    handout = unpacked / "handout"
+    venv = tmp / "venv"
+    steps = [[sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+             [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index", "-q", "-r", "requirements.txt"],
+             [str(venv / "bin" / "python"), "numpy_ann.py"]]
+    for step in steps:
+        env = dict(os.environ, TERM="dumb")
+        env.pop("PYTHONPATH", None)
+        done = subprocess.run(step, cwd=handout, capture_output=True, text=True, timeout=600, env=env)
+        if done.returncode != 0:
+            return [f"the zip: `{' '.join(step[-2:])}` failed: {(done.stdout + done.stderr)[-1500:]}"]
+    if "Doctests failed!" not in done.stdout:
+        return [f"the zip: `python numpy_ann.py` did not run the skeleton's doctests: {done.stdout[-500:]}"]
+    return []

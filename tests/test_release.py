@@ -1,0 +1,120 @@
+"""release/: the student handout built from the reference, and the proofs of ``release check``.
+
+The quick tests exercise the build and the static proofs (each with a control that the proof
+would catch the fault); the slow one runs the whole ``python -m release check``, round trip
+(42/42 in a full grade) and fresh-environment zip included.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from helpers import ROOT
+
+from release import build as release_build
+from release import check as release_check
+from release.build import MarkerError, render, segments, write_handout
+from release.contract import CONTRACT, FILES
+
+
+def test_the_handout_has_the_contract_and_the_reference_extends_it():
+    assert release_check.contract_problems() == []
+
+
+def test_a_signature_that_breaks_the_contract_is_caught(monkeypatch):
+    contract = {name: dict(methods) for name, methods in CONTRACT.items()}
+    contract["numpy_ann.py"]["NumpyANN.train"] = ("(self, X_train, y_train, epochs)", "student")
+    monkeypatch.setattr(release_check, "CONTRACT", contract)
+    problems = release_check._reference_extends_the_contract("numpy_ann.py")
+    assert problems and "does not start with the contract's" in problems[0]
+
+
+def test_no_solution_line_reaches_the_handout_and_a_leak_is_caught(monkeypatch):
+    assert release_check.leak_problems() == []
+    monkeypatch.setattr(release_check, "render", lambda name: render(name, filled=True))
+    leaks = release_check.leak_problems()
+    assert any("self._relu(z1)" in leak or "np.maximum(0, z)" in leak for leak in leaks)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_region_is_a_placeholder_and_reference_only_code_is_gone(name):
+    handout = render(name)
+    regions = sum(1 for line in handout.splitlines() if line.strip() == "# >>> YOUR CODE HERE >>>")
+    assert regions == sum(1 for _, kind in CONTRACT[name].values() if kind == "student")
+    assert handout.count("raise NotImplementedError(") == regions
+    for word in ("argparse", "--full", "callback", "REFERENCE ONLY", "_check_X", "def main(", "def run("):
+        assert word not in handout, word
+    assert 'if __name__ == "__main__":' in handout and "doctest.testmod(optionflags=doctest.ELLIPSIS)" in handout
+
+
+def test_the_filled_handout_holds_the_reference_regions_and_only_those():
+    filled = render("numpy_ann.py", filled=True)
+    assert "np.maximum(0, z)" in filled and "NotImplementedError" not in filled
+    assert "_check_Xy" not in filled and "FloatingPointError" not in filled  # nested reference-only parts
+
+
+def test_unclosed_and_stray_marks_are_errors(tmp_path):
+    bad = tmp_path / "numpy_ann.py"
+    for text in ("def f():\n    # >>> YOUR CODE HERE >>>\n    return 1\n",
+                 "x = 1\n# <<< REFERENCE ONLY <<<\n",
+                 "# >>> REFERENCE ONLY >>>\nimport os\n"):
+        with pytest.raises(MarkerError):
+            segments(bad, text)
+
+
+def test_a_handout_built_earlier_must_equal_a_fresh_build(tmp_path):
+    write_handout(tmp_path)
+    assert release_check.drift_problems(tmp_path) == []
+    (tmp_path / "pytorch_ann.py").write_text(render("pytorch_ann.py").replace("hidden_size=32", "hidden_size=64"))
+    assert release_check.drift_problems(tmp_path) == [
+        f"{tmp_path / 'pytorch_ann.py'} differs from a fresh build: rebuild with `python -m release build`"]
+
+
+def test_build_writes_the_handout_folder_and_zip(tmp_path):
+    archive = release_build.build(tmp_path / "dist")
+    names = set(zipfile.ZipFile(archive).namelist())
+    expected = {f"handout/{n}" for n in (*FILES, "utils.py", "requirements.txt", "README.md",
+                                         "data/FashionMNIST/raw/README.md")}  # the dataset's licence
+    expected |= {f"handout/data/FashionMNIST/raw/{n}-ubyte.gz" for n in
+                 ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")}
+    assert names == expected
+    handout = tmp_path / "dist" / "handout"
+    assert (handout / "utils.py").read_bytes() == (ROOT / "utils.py").read_bytes()
+    requirements = (handout / "requirements.txt").read_text()
+    assert "numpy==" in requirements and "torch==" in requirements and "pytest" not in requirements
+    readme = (handout / "README.md").read_text()
+    assert "≥ 0.77" in readme and "≥ 0.85" in readme and "Hidden" in readme and "{" not in readme
+
+
+def test_the_bare_numpy_file_imports_quietly_and_reports_failing_doctests(tmp_path):
+    write_handout(tmp_path)
+    (tmp_path / "utils.py").write_bytes((ROOT / "utils.py").read_bytes())
+    done = subprocess.run([sys.executable, "-c", "import numpy_ann"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0 and not done.stdout and not done.stderr
+    done = subprocess.run([sys.executable, "numpy_ann.py"], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "TERM": "dumb"}, timeout=120)
+    assert done.returncode == 0 and "Doctests failed!" in done.stdout and "Traceback" not in done.stderr
+    assert "NotImplementedError: NumpyANN.__init__: your code here" in done.stdout  # doctest's own report
+
+
+@pytest.mark.slow
+def test_release_check_proves_the_handout(tmp_path):
+    """The whole proof: bare handout graded 0, round trip 42/42 in a full grade, the zip on a fresh venv."""
+    lines = []
+    release_check.check(fast=False, handout=write_handout(tmp_path / "handout"), log=lines.append)
+    print("\n".join(lines))
+    assert any("42/42" in line for line in lines)
+
+
+def test_the_gradescope_zip_and_the_handout_ship_the_same_sources(tmp_path):
+    """utils.py, the course's requirements and the data come from the same files in both zips."""
+    script = (ROOT / "grader" / "gradescope" / "build_zip.sh").read_text()
+    for source in ("utils.py", "requirements-course.txt", "constraints.txt", "data/FashionMNIST/raw"):
+        assert source in script
+    assert release_build.student_requirements().count("==") == len(
+        [line for line in (ROOT / "requirements-course.txt").read_text().splitlines()
+         if line.strip() and not line.startswith("#")])
+    assert Path(release_build.__file__).parent.name == "release"
