@@ -91,6 +91,16 @@ def grading_user():
         subprocess.run(["userdel", name], check=False, capture_output=True)
 
 
+@pytest.fixture(scope="session")
+def user_sandbox(grading_user):
+    """One sandbox whose children run as the throwaway user (its zygote and preflight: seconds)."""
+    from grader.runner import DEFAULT_DATA, UTILS
+    from grader.sandbox import Sandbox
+
+    with Sandbox(grading_user, readable=[UTILS, DEFAULT_DATA]) as box:
+        yield box
+
+
 def uid_of(name):
     return pwd.getpwnam(name).pw_uid
 
@@ -109,8 +119,8 @@ def results_text(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------- 1. links to root-only files
-@pytest.mark.slow  # starts its own sandbox as a throwaway user: seconds
-def test_symlinked_log_and_observations_leak_nothing(tmp_path, grading_user):
+@pytest.mark.slow  # runs the numpy script as a throwaway user
+def test_symlinked_log_and_observations_leak_nothing(tmp_path, user_sandbox):
     """Issue 12.1: a link named like the old log/observations files, to a root-only file, then os._exit."""
     secret_dir = tmp_path / "secret"
     secret_dir.mkdir(mode=0o700)
@@ -131,11 +141,11 @@ def test_symlinked_log_and_observations_leak_nothing(tmp_path, grading_user):
             os.write(1, ("could not read it: " + type(exc).__name__).encode())
         os._exit(3)
         """)
-    results = tmp_path / "results.json"
-    assert grader_main([str(sub), "--results", str(results), "--user", grading_user, "--timeout", "60"]) == 0
-    text = results_text(results)
+    report = grade(sub, timeout=60, sandbox=user_sandbox)
+    results = results_text(write_results(report, tmp_path / "results.json"))
+    text = results + table(report)
     assert "TOP-SECRET" not in text
-    assert_valid_results(json.loads(text))
+    assert_valid_results(json.loads(results))
     assert "exit code 3" in text and "PermissionError" in text  # the student's own read was refused too
 
 
@@ -298,10 +308,10 @@ def test_setsid_survivor_is_killed(tmp_path, sandbox):
     assert not alive(pid)
 
 
-@pytest.mark.slow  # starts its own sandbox as a throwaway user: seconds
-def test_setsid_survivor_is_killed_under_a_user(tmp_path, grading_user):
+@pytest.mark.slow  # a sandbox as a throwaway user
+def test_setsid_survivor_is_killed_under_a_user(tmp_path, grading_user, user_sandbox):
     sub, pidfile = survivor_submission(tmp_path)
-    grade(sub, fast=True, groups=["numpy_unit"], user=grading_user)
+    grade(sub, fast=True, groups=["numpy_unit"], sandbox=user_sandbox)
     pid = int(pidfile.read_text())
     time.sleep(0.3)
     assert not alive(pid)
