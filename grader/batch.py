@@ -1,0 +1,543 @@
+"""Grade a whole class from a Gradescope export: ``python -m grader.batch EXPORT --out DIR``.
+
+EXPORT is Gradescope's "Export Submissions" zip, the folder it unpacks to, or a plain folder
+of submission folders (``grader/export.py`` reads all three). Every submission is graded by
+:func:`grader.runner.grade` through one shared sandbox, ``--jobs`` at a time. What one
+submission does (a hang, a crash, a grader failure on its files) is recorded as its status
+and the batch goes on.
+
+Written to DIR:
+
+- ``results/<id>.json``: the submission's Gradescope results.json, plus
+  ``extra_data.batch`` (status, seconds, reused items, the one-line reasons). A submission
+  whose file exists is skipped by the next run (``--force`` regrades), so an interrupted or
+  extended batch picks up where it stopped; a submission that could not be graded (grader
+  error, over its wall-clock limit) has no file and is tried again.
+- ``grades.csv``: one row per submission: id, names, sids, emails, total, one column per
+  rubric item, status, seconds, Gradescope's recorded score and the difference.
+- ``summary.md``: per item the mean, % full marks, % zero and the most common reason short of
+  full marks; the totals' distribution.
+- ``scores.png``: a histogram of the totals and each item's share of full marks.
+
+``--reuse-runs`` grades only the unit groups and takes the real-data items (the run groups'
+items in ``grader.rubric``) from the results Gradescope recorded in the export's metadata,
+marked as reused: minutes instead of hours, since the CNN alone trains for minutes.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import json
+import os
+import queue
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections import Counter, deque
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .export import ExportedSubmission, ExportError, as_number, open_export
+from .report import clean, results_json
+from .rubric import GROUPS, ITEMS, TOTAL_POINTS, VISIBILITIES
+from .runner import DEFAULT_DATA, UTILS, GradeReport, ItemResult, grade
+from .sandbox import SETUP_SECONDS, GraderError, Sandbox
+
+RUN_ITEMS = tuple(item for item in ITEMS if GROUPS[item.group].run)
+UNIT_GROUPS = tuple(name for name, group in GROUPS.items() if not group.run)
+# Past --budget a grade may still be setting up a child (up to SETUP_SECONDS, not counted as the
+# student's time) and cleaning up after it; beyond that, the grade is considered stuck.
+WALL_SLACK = SETUP_SECONDS + 60
+REUSED = "Reused from the results Gradescope recorded for this submission (not regraded here)."
+
+GRADED = "graded"                     # scored; nothing stopped at a time limit
+TIMED_OUT = "timed out"               # scored; some of its code was stopped at a time limit
+GRADER_ERROR = "grader error"         # not scored: the grader failed on it (GraderError)
+WALL_CLOCK = "over wall-clock limit"  # not scored: the grade did not return within its wall-clock limit
+ERROR = "error"                       # not scored: an unexpected error in the batch itself
+NOT_GRADED = "not graded"             # not scored: the batch stopped before it
+SCORED = (GRADED, TIMED_OUT)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How each submission is graded (``python -m grader.batch --help``)."""
+    fast: bool = False
+    reuse_runs: bool = False
+    timeout: float = 600.0
+    item_timeout: float = 30.0
+    budget: float = 540.0
+    data_dir: str | None = None
+    user: str | None = None
+    hidden_visibility: str = "after_published"
+    wall_limit: float | None = None   # per submission, seconds; default budget + WALL_SLACK
+    threads: int | None = None        # torch threads per script run; default: the cores shared by --jobs
+
+    @property
+    def mode(self) -> str:
+        return "reuse-runs" if self.reuse_runs else "fast" if self.fast else "full"
+
+    @property
+    def wall_seconds(self) -> float:
+        return self.wall_limit if self.wall_limit is not None else self.budget + WALL_SLACK
+
+
+@dataclass
+class Record:
+    """One submission's row: its scores (None when it could not be graded) and how it went."""
+    id: str
+    status: str
+    seconds: float = 0.0
+    scores: dict[str, float] | None = None   # item id -> score
+    total: float | None = None                # the grader's total (results.json "score")
+    why: dict[str, str] = field(default_factory=dict)  # item id -> one-line reason, when short of full marks
+    reused: list[str] = field(default_factory=list)
+    message: str = ""
+    mode: str = ""
+
+    def batch_data(self) -> dict:
+        """What results.json keeps (``extra_data.batch``) to rebuild this row in a later run."""
+        return {"status": self.status, "seconds": round(self.seconds, 1), "why": self.why,
+                "reused": self.reused, "message": self.message, "mode": self.mode}
+
+
+@dataclass
+class BatchResult:
+    records: list[Record]        # one per submission of the export, in its order
+    graded: list[str]            # ids graded in this run
+    skipped: list[str]           # ids skipped: graded by an earlier run
+    seconds: float
+
+
+# --------------------------------------------------------------------------- one submission
+def grade_submission(export, sub: ExportedSubmission, options: Options, sandbox) -> tuple[Record, GradeReport | None]:
+    """Grade one submission; never raises: a failure becomes the record's status."""
+    started = time.monotonic()
+    try:
+        with export.checkout(sub) as (folder, notes):
+            report = grade(folder, fast=options.fast, timeout=options.timeout, item_timeout=options.item_timeout,
+                           budget=options.budget, data_dir=options.data_dir, user=options.user, sandbox=sandbox,
+                           groups=UNIT_GROUPS if options.reuse_runs else None, threads=options.threads)
+    except GraderError as exc:
+        return failure(sub, GRADER_ERROR, str(exc), started, options), None
+    except Exception:  # noqa: BLE001 - a bug must cost one row, not the batch
+        return failure(sub, ERROR, traceback.format_exc(limit=3), started, options), None
+    report.notes.extend(notes)
+    reused, messages = [], []
+    if options.reuse_runs:
+        report, reused, missing = with_reused_runs(report, sub.results)
+        if missing:
+            messages.append(f"no usable Gradescope score to reuse for {', '.join(missing)}")
+    stopped = [r.item.id for r in report.results if r.timed_out]
+    if stopped:
+        messages.append(f"stopped at a time limit: {', '.join(stopped)}")
+    record = Record(sub.id, TIMED_OUT if stopped else GRADED, time.monotonic() - started,
+                    {r.item.id: r.score for r in report.results}, report.score,
+                    {r.item.id: clean(r.why) for r in report.results if r.score < r.max_score},
+                    reused, "; ".join(messages), options.mode)
+    return record, report
+
+
+def failure(sub, status, message, started, options) -> Record:
+    return Record(sub.id, status, time.monotonic() - started, message=clean(message, 2000).strip(), mode=options.mode)
+
+
+def with_reused_runs(report: GradeReport, recorded: dict | None) -> tuple[GradeReport, list[str], list[str]]:
+    """The report with its real-data items taken from Gradescope's recorded results.
+
+    Returns the new report, the items reused and the items that had no usable score there
+    (those score 0 and say why).
+    """
+    tests = gradescope_tests(recorded)
+    results, reused, missing = [], [], []
+    for result in report.results:
+        if result.item not in RUN_ITEMS:
+            results.append(result)
+            continue
+        test = tests.get(result.item.id, {})
+        score = as_number(test.get("score"))
+        if score is None or not 0 <= score <= result.item.points:
+            missing.append(result.item.id)
+            results.append(ItemResult(result.item, 0.0, "Not graded: --reuse-runs found no usable score for this "
+                                      "item in the results Gradescope recorded.", "no Gradescope score to reuse"))
+            continue
+        output = clean(test.get("output") or "").strip()
+        first_line = next((line for line in output.splitlines() if line.strip()), "")
+        results.append(ItemResult(result.item, score, f"{REUSED}\n{output}".strip(),
+                                  f"reused: {first_line}"[:120] if score < result.item.points else "reused"))
+        reused.append(result.item.id)
+    return replace(report, results=results), reused, missing
+
+
+def gradescope_tests(recorded: dict | None) -> dict[str, dict]:
+    """Rubric item id -> its test in a recorded results.json (by ``number``, else the name's first word)."""
+    tests = recorded.get("tests") if isinstance(recorded, dict) else None
+    found = {}
+    for test in tests if isinstance(tests, list) else []:
+        if not isinstance(test, dict):
+            continue
+        number = str(test.get("number") or "").strip() or str(test.get("name") or "").split(" ", 1)[0]
+        found.setdefault(number, test)
+    return found
+
+
+# --------------------------------------------------------------------------- results files
+def results_path(out: Path, sub: ExportedSubmission) -> Path:
+    return out / "results" / f"{sub.safe_id}.json"
+
+
+def save_results(path: Path, report: GradeReport, record: Record, hidden_visibility: str):
+    data = results_json(report, hidden_visibility)
+    data["extra_data"]["batch"] = record.batch_data()
+    atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def load_record(path: Path, sub_id: str) -> Record | None:
+    """The row a results.json from an earlier run gives; None when there is none or it is
+    unreadable (then the submission is graded again). A results.json without the batch's own
+    data (one ``python -m grader`` wrote) counts as graded."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        batch = data.get("extra_data", {}).get("batch", {})
+        scores = {str(t["number"]): float(t["score"]) for t in data["tests"]}
+        return Record(sub_id, str(batch.get("status", GRADED)), float(batch.get("seconds", data["execution_time"])),
+                      scores, float(data["score"]), dict(batch.get("why", {})), list(batch.get("reused", [])),
+                      str(batch.get("message", "")), str(batch.get("mode", "")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def atomic_write(path: Path, text: str | bytes):
+    """Write via a temporary file in the same folder: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8") if isinstance(text, str) else text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# --------------------------------------------------------------------------- the batch
+def run_batch(export_path, out, options: Options = Options(), *, jobs: int = 1, force: bool = False,
+              sandbox: Sandbox | None = None, progress_stream=None) -> BatchResult:
+    """Grade every submission of the export not graded yet (all with ``force``); write DIR's outputs.
+
+    Parameters
+    ----------
+    export_path : a Gradescope export (zip or folder) or a folder of submission folders.
+    out : the output folder (created if needed).
+    options : how each submission is graded.
+    jobs : submissions graded at once, each in its own thread, all through one sandbox.
+    force : regrade submissions whose results.json already exists.
+    sandbox : a started :class:`Sandbox` to share (tests); by default one for this batch.
+    progress_stream : where the progress bar goes (default: stderr).
+
+    Raises
+    ------
+    ExportError
+        The export cannot be read, or ``--reuse-runs`` without its metadata.
+    GraderError
+        The sandbox cannot start: nothing can be graded.
+    """
+    started = time.monotonic()
+    out = Path(out)
+    with open_export(export_path, ignore=[out]) as export:
+        if options.reuse_runs and not export.has_metadata:
+            raise ExportError("--reuse-runs takes the real-data items from the export's submission_metadata.yml, "
+                              "and this export has none")
+        out.mkdir(parents=True, exist_ok=True)
+        earlier = {} if force else {s.id: r for s in export.submissions
+                                    if (r := load_record(results_path(out, s), s.id)) is not None}
+        todo = [s for s in export.submissions if s.id not in earlier]
+        skipped = list(earlier)
+        progress = Progress(len(todo), progress_stream or sys.stderr)
+        progress.note(f"{len(export.submissions)} submissions: {len(todo)} to grade, {jobs} at a time"
+                      + (f"; {len(skipped)} already graded in {out}, skipped (--force regrades)" if skipped else ""))
+        fresh: dict[str, Record] = {}
+        if options.threads is None:  # the batch's jobs share the cores, not each grade's own
+            options = replace(options, threads=max(1, (os.cpu_count() or 1) // jobs))
+        try:
+            if todo:
+                with sandbox_for(options, sandbox) as box:
+                    finished = schedule(todo, lambda s: grade_submission(export, s, options, box), jobs,
+                                        options.wall_seconds)
+                    for sub, outcome, seconds in finished:
+                        record, report = outcome or (over_wall_clock(sub, seconds, options), None)
+                        if report is not None:
+                            save_results(results_path(out, sub), report, record, options.hidden_visibility)
+                        fresh[sub.id] = record
+                        progress.update(record)
+        finally:  # also after Ctrl-C: the outputs cover what was graded
+            progress.close()
+            records = [fresh.get(s.id) or earlier.get(s.id) or Record(s.id, NOT_GRADED) for s in export.submissions]
+            write_outputs(out, export.submissions, records, Path(export_path).name)
+    return BatchResult(records, list(fresh), skipped, time.monotonic() - started)
+
+
+def sandbox_for(options: Options, shared: Sandbox | None):
+    """The shared sandbox as it is (its owner closes it), or a new one for this batch."""
+    if shared is not None:
+        return contextlib.nullcontext(shared)
+    data_dir = Path(options.data_dir or os.environ.get("FASHION_MNIST_DIR") or DEFAULT_DATA).resolve()
+    return Sandbox(options.user, readable=[UTILS, data_dir])
+
+
+def over_wall_clock(sub, seconds: float, options: Options) -> Record:
+    return Record(sub.id, WALL_CLOCK, seconds, mode=options.mode,
+                  message=f"the grade did not finish within its wall-clock limit of {options.wall_seconds:g} s")
+
+
+def schedule(todo, grade_one, jobs: int, wall_limit: float):
+    """Grade ``todo``, ``jobs`` at a time, each in a thread; yield ``(sub, outcome, seconds)`` as each ends.
+
+    ``outcome`` is what ``grade_one(sub)`` returned, or None when it was still running after
+    ``wall_limit`` seconds: then its slot goes to the next submission. Its thread cannot be
+    killed; it ends when the grade's own time limits stop the student's code, and what it
+    returns then is dropped.
+    """
+    done: queue.Queue = queue.Queue()
+    waiting, running = deque(todo), {}  # sub.id -> (sub, start time)
+
+    def work(sub):
+        done.put((sub.id, grade_one(sub)))
+
+    while waiting or running:
+        while waiting and len(running) < jobs:
+            sub = waiting.popleft()
+            running[sub.id] = (sub, time.monotonic())
+            threading.Thread(target=work, args=(sub,), daemon=True, name=f"grade-{sub.id}").start()
+        first_deadline = min(start for _, start in running.values()) + wall_limit
+        try:
+            sub_id, outcome = done.get(timeout=max(0.0, first_deadline - time.monotonic()))
+        except queue.Empty:
+            for sub_id, (sub, start) in list(running.items()):
+                if time.monotonic() - start >= wall_limit:
+                    del running[sub_id]
+                    yield sub, None, time.monotonic() - start
+            continue
+        if sub_id in running:  # else it went over its wall-clock limit, and was reported then
+            sub, start = running.pop(sub_id)
+            yield sub, outcome, time.monotonic() - start
+
+
+class Progress:
+    """done/total, ETA and failures so far on a stream: a redrawn bar on a terminal, a line per
+    submission otherwise (logs, CI)."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int, stream):
+        self.total, self.stream, self.done, self.failures = total, stream, 0, 0
+        self.started = time.monotonic()
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def note(self, text: str):
+        print(text, file=self.stream, flush=True)
+
+    def update(self, record: Record):
+        self.done += 1
+        self.failures += record.status != GRADED
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / self.done * (self.total - self.done)
+        text = (f"{self.done}/{self.total} graded, {duration(elapsed)} elapsed, ETA {duration(eta)}, "
+                f"{self.failures} failure{'s' * (self.failures != 1)}")
+        if self.tty:
+            filled = round(self.WIDTH * self.done / max(1, self.total))
+            self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {text}   ")
+        else:
+            self.stream.write(f"{text}; {record.id}: {record.status} in {record.seconds:.1f} s\n")
+        self.stream.flush()
+
+    def close(self):
+        if self.tty and self.done:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+# --------------------------------------------------------------------------- outputs
+CSV_COLUMNS = ("submission_id", "names", "sids", "emails", "total", *(item.id for item in ITEMS), "status",
+               "seconds", "gradescope_score", "difference", "reused", "mode", "message")
+
+
+def write_outputs(out: Path, submissions, records: list[Record], title: str):
+    atomic_write(out / "grades.csv", grades_csv(submissions, records))
+    atomic_write(out / "summary.md", summary_markdown(records, title))
+    atomic_write(out / "scores.png", scores_png(records))
+
+
+def grades_csv(submissions, records: list[Record]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for sub, record in zip(submissions, records):
+        scores = record.scores or {}
+        difference = (round(record.total - sub.score, 2)
+                      if record.total is not None and sub.score is not None else None)
+        writer.writerow([cell(sub.id), *(cell("; ".join(getattr(s, key) for s in sub.submitters))
+                                         for key in ("name", "sid", "email")),
+                         number(record.total), *(number(scores.get(item.id)) for item in ITEMS), record.status,
+                         number(round(record.seconds, 1)), number(sub.score), number(difference),
+                         " ".join(record.reused), record.mode, cell(record.message)])
+    return buffer.getvalue()
+
+
+def cell(text: str) -> str:
+    """Text safe for a spreadsheet: one line, and never read as a formula (=, +, -, @ first)."""
+    text = " ".join(clean(text).split())
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+
+
+def number(value) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def summary_markdown(records: list[Record], title: str) -> str:
+    scored = [r for r in records if r.scores is not None]
+    statuses = ", ".join(f"{n} {s}" for s, n in Counter(r.status for r in records).most_common())
+    modes = ", ".join(f"{m} ({n})" for m, n in Counter(r.mode for r in scored).most_common()) or "none"
+    written = f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m grader.batch`."
+    lines = [f"# Batch grade: {md(title)}", "",
+             f"{len(records)} submissions ({statuses}); grading mode: {modes}. {written}", "",
+             "## Items", "",
+             "Over the submissions with scores. Reused: taken from Gradescope's recorded results (`--reuse-runs`).", "",
+             "| item | name | points | mean | full marks | zero | reused | most common reason short of full marks |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines += [item_row(item, scored) for item in ITEMS]
+    lines += ["", f"## Totals (out of {TOTAL_POINTS})", ""] + totals_section([r.total for r in scored])
+    return "\n".join(lines) + "\n"
+
+
+def item_row(item, scored: list[Record]) -> str:
+    scores = [r.scores[item.id] for r in scored]
+    reasons = Counter(r.why[item.id] for r in scored if item.id in r.why and r.scores[item.id] < item.points)
+    reason = f"{md(reasons.most_common(1)[0][0])} ({reasons.most_common(1)[0][1]})" if reasons else ""
+    reused = sum(item.id in r.reused for r in scored)
+    if not scores:
+        return f"| {item.id} | {md(item.name)} | {item.points} | | | | | |"
+    return (f"| {item.id} | {md(item.name)} | {item.points} | {statistics.fmean(scores):.2f} | "
+            f"{percent(sum(s == item.points for s in scores), len(scores))} | "
+            f"{percent(sum(s == 0 for s in scores), len(scores))} | {reused} | {reason} |")
+
+
+def totals_section(totals: list[float]) -> list[str]:
+    if not totals:
+        return ["No submission has scores yet."]
+    quartiles = statistics.quantiles(totals, n=4) if len(totals) > 1 else [totals[0]] * 3
+    spread = (f"mean {statistics.fmean(totals):.2f}, standard deviation {statistics.pstdev(totals):.2f}, "
+              f"min {min(totals):g}, quartiles {quartiles[0]:g} / {quartiles[1]:g} / {quartiles[2]:g}, "
+              f"max {max(totals):g}")
+    lines = [f"{len(totals)} submissions: {spread}.", "", "| total | submissions | |", "| --- | ---: | --- |"]
+    width = 5
+    for low in range(0, TOTAL_POINTS + 1, width):
+        high = min(low + width, TOTAL_POINTS + 1)
+        count = sum(low <= t < high for t in totals)
+        label = f"{low}-{high - 1}" if high - 1 > low else f"{low}"
+        lines.append(f"| {label} | {count} | {'#' * round(40 * count / len(totals))} |")
+    return lines
+
+
+def percent(count: int, total: int) -> str:
+    return f"{100 * count / total:.0f}%"
+
+
+def md(text: str) -> str:
+    """Text for a markdown table cell."""
+    return " ".join(clean(text).split()).replace("|", "\\|")
+
+
+def scores_png(records: list[Record]) -> bytes:
+    """A histogram of the totals and each item's share of full marks, as PNG bytes.
+
+    Drawn on a bare ``Figure`` (no pyplot): no global state, so this is safe in any thread.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    scored = [r for r in records if r.scores is not None]
+    figure = Figure(figsize=(12, 5), layout="constrained")
+    totals_axes, items_axes = figure.subplots(1, 2, width_ratios=[1, 1])
+    totals_axes.hist([r.total for r in scored], bins=range(TOTAL_POINTS + 2), color="tab:blue",
+                     edgecolor="white")
+    totals_axes.set(title=f"Totals ({len(scored)} submissions)", xlabel=f"total (out of {TOTAL_POINTS})",
+                    ylabel="submissions", xlim=(0, TOTAL_POINTS + 1))
+    totals_axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    shares = [100 * sum(r.scores[item.id] == item.points for r in scored) / max(1, len(scored)) for item in ITEMS]
+    labels = [item.id for item in ITEMS]
+    items_axes.barh(labels, shares, color=["tab:orange" if item in RUN_ITEMS else "tab:green" for item in ITEMS])
+    items_axes.invert_yaxis()
+    items_axes.set(title="Full marks per item (orange: real-data runs)", xlabel="% of submissions", xlim=(0, 100))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- command line
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.batch",
+        description="Grade every submission of a Gradescope export (its zip, the unpacked assignment_<id>_export "
+                    "folder, or a plain folder of submission folders) and write results/<id>.json, grades.csv, "
+                    "summary.md and scores.png to --out. Resumable: a rerun skips what is already graded.")
+    parser.add_argument("export", help="the export: a .zip or a folder")
+    parser.add_argument("--out", required=True, help="output folder (created if needed)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="submissions graded at once (default: %(default)s); the script runs of a full "
+                             "grade share the cores between them")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--fast", action="store_true",
+                      help="skip the real-data runs, as python -m grader --fast does (their items score 0)")
+    mode.add_argument("--reuse-runs", action="store_true",
+                      help="grade only the unit groups; take the real-data items ("
+                           + ", ".join(item.id for item in RUN_ITEMS)
+                           + ") from the results Gradescope recorded in the export's metadata, marked as reused")
+    parser.add_argument("--force", action="store_true", help="regrade submissions already graded in --out")
+    parser.add_argument("--user", default=None, help="run the student's code as this unprivileged user "
+                                                     "(as python -m grader --user)")
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="time limit in seconds for each real-data script run (default: %(default)s)")
+    parser.add_argument("--item-timeout", type=float, default=30.0,
+                        help="time limit in seconds for each unit item (default: %(default)s)")
+    parser.add_argument("--budget", type=float, default=540.0,
+                        help="time limit in seconds for one submission's grade (default: %(default)s); a grade "
+                             f"still running {WALL_SLACK} s past it is recorded as over its wall-clock limit")
+    parser.add_argument("--data-dir", default=None,
+                        help="Fashion-MNIST directory (default: $FASHION_MNIST_DIR or the repository's data/)")
+    parser.add_argument("--hidden-visibility", default="after_published", choices=VISIBILITIES,
+                        help="Gradescope visibility of the hidden items in each results.json (default: %(default)s)")
+    args = parser.parse_args(argv)
+    if min(args.timeout, args.item_timeout, args.budget) <= 0 or args.jobs < 1:
+        parser.error("--timeout, --item-timeout and --budget must be positive and --jobs at least 1")
+    if os.geteuid() == 0 and args.user is None:
+        print("warning: running the students' code as root; grade untrusted work with --user nobody",
+              file=sys.stderr)
+    options = Options(fast=args.fast, reuse_runs=args.reuse_runs, timeout=args.timeout,
+                      item_timeout=args.item_timeout, budget=args.budget, data_dir=args.data_dir, user=args.user,
+                      hidden_visibility=args.hidden_visibility)
+    try:
+        result = run_batch(args.export, args.out, options, jobs=args.jobs, force=args.force)
+    except (ExportError, GraderError) as exc:
+        print(f"error: {clean(exc)}", file=sys.stderr)
+        return 2
+    statuses = Counter(r.status for r in result.records)
+    print(f"{len(result.graded)} graded now, {len(result.skipped)} skipped (graded before), in "
+          f"{duration(result.seconds)}: {', '.join(f'{n} {s}' for s, n in statuses.most_common())}. "
+          f"Wrote {Path(args.out) / 'grades.csv'}, summary.md, scores.png and results/.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

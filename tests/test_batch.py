@@ -1,0 +1,336 @@
+"""Batch grading of a Gradescope export (``python -m grader.batch``).
+
+The export is synthetic (tests/synthetic_export.py): submissions of tests/submissions/ and a
+seeded bug, with invented people in a made-up submission_metadata.yml. The graded batch runs
+``--fast`` through the session's shared sandbox, so the module's quick tests cost a few seconds.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from grader_bugs import BUGS
+from helpers import ROOT, assert_valid_results
+from synthetic_export import Entry, build_export, corpus, seeded_bug, sources
+from test_submissions import EXPECTED, expected_scores
+
+from grader.batch import (
+    GRADED,
+    GRADER_ERROR,
+    NOT_GRADED,
+    REUSED,
+    RUN_ITEMS,
+    TIMED_OUT,
+    WALL_CLOCK,
+    Options,
+    main,
+    run_batch,
+)
+from grader.export import ZipExport, open_export, parse_metadata
+from grader.rubric import GROUPS, ITEMS
+from grader.runner import GradeReport, ItemResult
+from grader.sandbox import GraderError
+
+HANG = "while True:  # never imports\n    pass\n"
+NO_SANDBOX = object()  # for a stand-in grade(), which needs no sandbox
+POINTS = {item.id: item.points for item in ITEMS}
+ALL_FILES = {f"{group.module}.py" for group in GROUPS.values()}
+
+
+def read_csv(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return {row["submission_id"]: row for row in csv.DictReader(f)}
+
+
+def item_scores(row) -> dict[str, float]:
+    return {item.id: float(row[item.id]) for item in ITEMS}
+
+
+# --------------------------------------------------------------------------- one --fast batch
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, sandbox):
+    """Five submissions, two at a time: complete (twice), a corpus variant, a seeded bug and one
+    whose numpy_ann.py never finishes importing (3 s time limit)."""
+    base = tmp_path_factory.mktemp("batch")
+    complete = (ROOT / "tests" / "submissions" / "complete")
+    hanging = {"numpy_ann.py": HANG + (complete / "numpy_ann.py").read_text(),
+               "pytorch_ann.py": (complete / "pytorch_ann.py").read_text()}
+    export = build_export(base, [Entry(corpus("complete"), recorded={"1.10": 0, "3.2": 0}),
+                                 Entry(corpus("ann_extra_dropout"), submitters=2),
+                                 Entry(seeded_bug(BUGS[0])),
+                                 Entry(sources(hanging)),
+                                 Entry(corpus("complete"))])
+    stream = io.StringIO()
+    result = run_batch(export, base / "out", Options(fast=True, timeout=3), jobs=2, sandbox=sandbox,
+                       progress_stream=stream)
+    return export, base / "out", result, stream.getvalue()
+
+
+def test_csv_has_a_row_per_submission_with_metadata(batch):
+    export, out, _, _ = batch
+    rows = read_csv(out / "grades.csv")
+    assert list(rows) == ["100001", "100002", "100003", "100004", "100005"]
+    metadata = yaml.safe_load((export / "submission_metadata.yml").read_text())
+    for sub_id, row in rows.items():
+        people = metadata[f"submission_{sub_id}"][":submitters"]
+        assert row["names"] == "; ".join(p[":name"] for p in people)
+        assert row["sids"] == "; ".join(p[":sid"] for p in people)
+        assert row["emails"] == "; ".join(p[":email"] for p in people)
+    assert rows["100002"]["names"].count(";") == 1  # a group submission
+    # Gradescope recorded 42 - 2 - 2 for the first; the fast grade scores 36 (the runs skipped)
+    assert float(rows["100001"]["gradescope_score"]) == 38
+    assert float(rows["100001"]["difference"]) == pytest.approx(float(rows["100001"]["total"]) - 38)
+    assert rows["100002"]["gradescope_score"] == rows["100002"]["difference"] == ""
+
+
+def test_csv_totals_equal_the_item_sums(batch):
+    _, out, _, _ = batch
+    for sub_id, row in read_csv(out / "grades.csv").items():
+        assert float(row["total"]) == pytest.approx(sum(item_scores(row).values())), sub_id
+        assert all(0 <= score <= POINTS[i] for i, score in item_scores(row).items()), sub_id
+
+
+def test_scores_are_the_graders(batch):
+    """The rows hold what grading each submission alone gives: the corpus' declared scores, and
+    the seeded bug losing its item."""
+    _, out, _, _ = batch
+    rows = read_csv(out / "grades.csv")
+    for sub_id, name in (("100001", "complete"), ("100002", "ann_extra_dropout"), ("100005", "complete")):
+        want = expected_scores(name, ALL_FILES, fast=True)
+        assert item_scores(rows[sub_id]) == want, (sub_id, EXPECTED[name]["about"])
+    bug = item_scores(rows["100003"])
+    assert bug[BUGS[0].item] < POINTS[BUGS[0].item]
+    assert all(bug[item.id] == 0 for item in ITEMS if GROUPS[item.group].module + ".py" != BUGS[0].file)
+    assert rows["100001"]["status"] == rows["100002"]["status"] == rows["100003"]["status"] == GRADED
+
+
+def test_same_submission_same_scores(batch):
+    _, out, _, _ = batch
+    rows = read_csv(out / "grades.csv")
+    assert item_scores(rows["100001"]) == item_scores(rows["100005"])
+
+
+def test_a_timeout_is_recorded_and_the_batch_goes_on(batch):
+    _, out, result, _ = batch
+    row = read_csv(out / "grades.csv")["100004"]
+    assert row["status"] == TIMED_OUT and "time limit" in row["message"]
+    numpy_items = [item.id for item in ITEMS if item.group == "numpy_unit"]
+    assert all(float(row[i]) == 0 for i in numpy_items) and "1.1" in row["message"]
+    assert float(row["2.3"]) == POINTS["2.3"]  # its other file was graded in full
+    assert sorted(result.graded) == ["100001", "100002", "100003", "100004", "100005"]
+    assert float(row["seconds"]) >= 3
+
+
+def test_each_submission_gets_its_results_json(batch):
+    _, out, _, _ = batch
+    rows = read_csv(out / "grades.csv")
+    for sub_id, row in rows.items():
+        data = json.loads((out / "results" / f"{sub_id}.json").read_text())
+        assert_valid_results(data)
+        assert data["score"] == pytest.approx(float(row["total"]))
+        assert data["extra_data"]["batch"]["status"] == row["status"]
+        assert {t["number"]: t["score"] for t in data["tests"]} == item_scores(row)
+
+
+def test_summary_and_plot(batch):
+    _, out, _, _ = batch
+    summary = (out / "summary.md").read_text()
+    for item in ITEMS:
+        assert f"\n| {item.id} | " in summary
+    assert "| 3.1 | PyTorchCNN.__init__: the 24-module architecture | 6 | 3.60 | 60% | 40% |" in summary
+    assert "at z = 0" in summary.split("\n| 1.3 |")[1].split("\n")[0]  # the seeded bug's reason
+    assert "5 submissions (4 graded, 1 timed out)" in summary
+    assert "## Totals (out of 42)" in summary and "quartiles" in summary
+    assert (out / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_progress_lines_without_a_terminal(batch):
+    _, _, _, progress = batch
+    lines = progress.strip().splitlines()
+    assert lines[0] == "5 submissions: 5 to grade, 2 at a time"
+    assert [line.split(" graded")[0] for line in lines[1:]] == [f"{n}/5" for n in range(1, 6)]
+    assert all("ETA" in line and "failure" in line for line in lines[1:])
+    assert "1 failure; 100004: timed out" in progress
+
+
+def test_a_rerun_skips_what_was_graded(batch, sandbox):
+    export, out, _, _ = batch
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "results").iterdir()}
+    csv_before = read_csv(out / "grades.csv")
+    again = run_batch(export, out, Options(fast=True, timeout=3), jobs=2, sandbox=sandbox,
+                      progress_stream=io.StringIO())
+    assert again.graded == [] and again.skipped == sorted(csv_before)
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "results").iterdir()} == before
+    after = read_csv(out / "grades.csv")
+    for sub_id, row in csv_before.items():  # rebuilt from the results files
+        assert {k: v for k, v in after[sub_id].items() if k != "seconds"} == \
+            {k: v for k, v in row.items() if k != "seconds"}
+
+
+# --------------------------------------------------------------------------- zip, --reuse-runs
+def test_reuse_runs_from_a_zip_export(tmp_path, sandbox):
+    recorded = {"1.10": 2, "2.6": 0, "2.7": 1, "3.2": 2, "3.3": 1}
+    export = build_export(tmp_path, [Entry(corpus("complete"), recorded=recorded),
+                                     Entry(seeded_bug(BUGS[0]))], zipped=True)
+    assert export.suffix == ".zip" and export.is_file()
+    out = tmp_path / "out"
+    run_batch(export, out, Options(reuse_runs=True), jobs=2, sandbox=sandbox, progress_stream=io.StringIO())
+    rows = read_csv(out / "grades.csv")
+    assert {i.id for i in RUN_ITEMS} == set(recorded)  # the real-data items come from rubric.GROUPS
+    full = item_scores(rows["100001"])
+    assert {i: full[i] for i in recorded} == recorded
+    assert all(full[item.id] == item.points for item in ITEMS if item.id not in recorded)
+    assert rows["100001"]["reused"].split() == sorted(recorded, key=list(POINTS).index)
+    assert rows["100001"]["mode"] == "reuse-runs" and rows["100001"]["difference"] == "0"
+    tests = {t["number"]: t for t in json.loads((out / "results" / "100001.json").read_text())["tests"]}
+    assert all(tests[i]["output"].startswith(REUSED) for i in recorded)
+    assert not tests["1.1"]["output"].startswith(REUSED)
+    # nothing recorded for the second: its run items score 0 and the row says why
+    assert rows["100002"]["reused"] == "" and "no usable Gradescope score" in rows["100002"]["message"]
+    assert all(float(rows["100002"][i]) == 0 for i in recorded)
+    assert "| 3.3 | PyTorchCNN.report_my_judgement | 2 | 0.50 | 0% | 50% | 1 |" in (out / "summary.md").read_text()
+
+
+def test_reuse_runs_needs_the_metadata(tmp_path, capsys):
+    (tmp_path / "alice").mkdir()
+    assert main([str(tmp_path), "--out", str(tmp_path / "out"), "--reuse-runs"]) == 2
+    assert "submission_metadata.yml" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(tmp_path), "--out", str(tmp_path / "out"), "--reuse-runs", "--fast"])
+
+
+# --------------------------------------------------------------------------- failures of the grade itself
+def test_grader_errors_and_stuck_grades_are_recorded_and_retried(tmp_path, monkeypatch):
+    """A stand-in for grade(): one submission raises GraderError, one never returns in time;
+    the third is graded. The first two have no results file, so a rerun tries them again;
+    --force regrades all three."""
+    export = build_export(tmp_path, [Entry(sources({"numpy_ann.py": "# raises\n"})),
+                                     Entry(sources({"numpy_ann.py": "# stuck\n"})),
+                                     Entry(sources({"numpy_ann.py": "# fine\n"}))])
+    release = threading.Event()
+
+    def fake_grade(folder, **_):
+        text = (Path(folder) / "numpy_ann.py").read_text()
+        if "raises" in text:
+            raise GraderError("the grader's copy of Fashion-MNIST is unusable")
+        if "stuck" in text:
+            release.wait(30)
+        return GradeReport([ItemResult(item, float(item.points), "PASS", "all checks passed") for item in ITEMS],
+                           0.0, fast=True)
+
+    monkeypatch.setattr("grader.batch.grade", fake_grade)
+    out = tmp_path / "out"
+    try:
+        result = run_batch(export, out, Options(fast=True, wall_limit=0.3), jobs=2, sandbox=NO_SANDBOX,
+                           progress_stream=io.StringIO())
+    finally:
+        release.set()
+    rows = read_csv(out / "grades.csv")
+    assert [rows[i]["status"] for i in ("100001", "100002", "100003")] == [GRADER_ERROR, WALL_CLOCK, GRADED]
+    assert "Fashion-MNIST is unusable" in rows["100001"]["message"]
+    assert rows["100001"]["total"] == rows["100002"]["total"] == "" and rows["100003"]["total"] == "42"
+    assert sorted(p.name for p in (out / "results").iterdir()) == ["100003.json"]
+    assert len(result.graded) == 3
+    again = run_batch(export, out, Options(fast=True, wall_limit=5), jobs=2, sandbox=NO_SANDBOX,
+                      progress_stream=io.StringIO())
+    assert sorted(again.graded) == ["100001", "100002"] and again.skipped == ["100003"]
+    assert read_csv(out / "grades.csv")["100002"]["status"] == GRADED
+    stamp = (out / "results" / "100003.json").stat().st_mtime_ns
+    forced = run_batch(export, out, Options(fast=True), jobs=2, force=True, sandbox=NO_SANDBOX,
+                       progress_stream=io.StringIO())
+    assert sorted(forced.graded) == ["100001", "100002", "100003"] and forced.skipped == []
+    assert (out / "results" / "100003.json").stat().st_mtime_ns != stamp
+
+
+def test_an_interrupted_batch_writes_what_it_has(tmp_path, monkeypatch):
+    export = build_export(tmp_path, [Entry(sources({"numpy_ann.py": "# one\n"})),
+                                     Entry(sources({"numpy_ann.py": "# two\n"}))])
+
+    def ctrl_c(*_args):  # where the main thread waits while the submissions are graded
+        raise KeyboardInterrupt
+        yield
+
+    monkeypatch.setattr("grader.batch.schedule", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(export, tmp_path / "out", Options(fast=True), sandbox=NO_SANDBOX, progress_stream=io.StringIO())
+    rows = read_csv(tmp_path / "out" / "grades.csv")
+    assert [row["status"] for row in rows.values()] == [NOT_GRADED, NOT_GRADED]
+
+
+# --------------------------------------------------------------------------- reading exports
+def test_metadata_with_ruby_symbols_and_tags():
+    text = """\
+submission_7:
+  :submitters:
+  - :name: Orrin Mossbury
+    :sid: '017'
+    :email: orrin@example.edu
+  :created_at: 2026-10-01 23:59:59.123456789 -07:00
+  :score: !ruby/object:BigDecimal 18:0.3E2
+  :status: processed
+  :results: !ruby/hash:ActiveSupport::HashWithIndifferentAccess
+    score: 30.0
+    tests:
+    - number: '1.10'
+      score: 2.0
+"""
+    entry = parse_metadata(text)["submission_7"]
+    assert entry["submitters"] == [{"name": "Orrin Mossbury", "sid": "017", "email": "orrin@example.edu"}]
+    assert entry["results"]["tests"][0] == {"number": "1.10", "score": 2.0}
+
+
+def test_a_hostile_zip_export_writes_nothing_outside_its_folder(tmp_path):
+    """Member names with .., absolute paths, links and backslashes never reach the file system
+    as such; the grader gets the submission's own files only."""
+    archive = tmp_path / "export.zip"
+    link = zipfile.ZipInfo("assignment_1_export/submission_2/pytorch_ann.py")
+    link.external_attr = (0o120777 << 16)
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("assignment_1_export/submission_metadata.yml", "submission_2:\n  :submitters: []\n")
+        z.writestr("assignment_1_export/submission_2/numpy_ann.py", "x = 1\n")
+        z.writestr("assignment_1_export/submission_2/../../escaped/numpy_ann.py", "escaped\n")
+        z.writestr("assignment_1_export/submission_2/sub\\..\\..\\numpy_ann.py", "backslashes\n")
+        z.writestr("/assignment_1_export/submission_2/deep/../numpy_ann.py", "dots\n")
+        z.writestr(link, "/etc/passwd")
+        z.writestr("assignment_1_export/submission_2/notes.txt", "not read\n")
+    with open_export(archive) as export:
+        assert isinstance(export, ZipExport) and [s.id for s in export.submissions] == ["2"]
+        with export.checkout(export.submissions[0]) as (folder, notes):
+            written = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+            assert written == ["numpy_ann.py"]
+            assert (folder / "numpy_ann.py").read_text() == "x = 1\n"
+        assert any("symbolic link" in n for n in notes) and sum("unusual file name" in n for n in notes) == 3
+    assert not (tmp_path / "escaped").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["export.zip"]
+
+
+def test_a_plain_folder_of_submission_folders(tmp_path):
+    for name in ("bo", "al", "10", "9"):
+        (tmp_path / name).mkdir()
+    (tmp_path / ".git").mkdir()
+    with open_export(tmp_path) as export:
+        assert not export.has_metadata
+        assert [s.id for s in export.submissions] == ["9", "10", "al", "bo"]
+        with export.checkout(export.submissions[0]) as (folder, notes):
+            assert folder == tmp_path / "9" and notes == []
+
+
+# --------------------------------------------------------------------------- the command line
+@pytest.mark.slow
+def test_command_line_on_an_unpacked_export(tmp_path):
+    export = build_export(tmp_path, [Entry(corpus("complete"), recorded={}), Entry(seeded_bug(BUGS[0]))])
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "grader.batch", str(export.parent), "--out", str(out), "--fast",
+                           "--jobs", "2"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "2 graded now, 0 skipped" in done.stdout and "2/2 graded" in done.stderr
+    rows = read_csv(out / "grades.csv")
+    assert item_scores(rows["100001"]) == expected_scores("complete", ALL_FILES, fast=True)
+    assert {p.name for p in out.iterdir()} >= {"grades.csv", "summary.md", "scores.png", "results"}
