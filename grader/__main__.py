@@ -26,8 +26,8 @@ def main(argv=None) -> int:
     parser.add_argument("--results", default="results.json",
                         help="where to write Gradescope's results.json (default: %(default)s)")
     parser.add_argument("--fast", action="store_true",
-                        help="skip the real-data runs (1.10, 2.6, 3.2 score 0 and say so; 2.7 and 3.3 only check "
-                             "the answer is one of the three words)")
+                        help="skip the real-data runs (their accuracy items score 0 and say so; the "
+                             "judgements only check that the answer is one of the three words)")
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="time limit in seconds for each real-data script run (default: %(default)s)")
     parser.add_argument("--item-timeout", type=float, default=30.0,

@@ -74,8 +74,9 @@ def encode(value, depth=0):
 
 
 def _is_tensor(value):
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(value, torch.Tensor)
+    # Only if torch is loaded already (and fully: another thread may be importing it).
+    tensor = getattr(sys.modules.get("torch"), "Tensor", None)
+    return tensor is not None and isinstance(value, tensor)
 
 
 def _array(a):

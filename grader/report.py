@@ -11,7 +11,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from .rubric import VISIBILITIES
+from .rubric import SCRIPT_ITEMS, VISIBILITIES
 from .runner import GradeReport
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -55,8 +55,9 @@ def results_json(report: GradeReport, hidden_visibility: str = "after_published"
         raise ValueError(f"hidden_visibility must be one of {VISIBILITIES}, got {hidden_visibility!r}")
     summary = [f"Autograder score: {report.score:g} / {report.max_score}."]
     if report.fast:
-        summary.append("Fast mode: the real-data runs (1.10, 2.6, 3.2) were skipped and score 0 here; "
-                       "2.7 and 3.3 only checked that the answer is one of the three words.")
+        summary.append(f"Fast mode: the runs of your scripts on the real data ({', '.join(SCRIPT_ITEMS)}) were "
+                       "skipped and score 0 here; the judgements only checked that the answer is one of the "
+                       "three words.")
     summary += [f"Note: {clean(n, 500)}." for n in report.notes]
     return {
         "score": report.score,

@@ -22,6 +22,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from . import facts
+
+THRESHOLDS = facts.load().THRESHOLDS
+
 
 class Item(NamedTuple):
     id: str
@@ -29,6 +33,7 @@ class Item(NamedTuple):
     points: int
     group: str
     public: bool
+    judgement: bool = False  # report_my_judgement() against a run's curves (the rest of a run group: its accuracy)
 
 
 ITEMS = (
@@ -41,17 +46,17 @@ ITEMS = (
     Item("1.7", "NumpyANN.train (mini-batches, progress lines)", 2, "numpy_unit", False),
     Item("1.8", "NumpyANN.predict", 1, "numpy_unit", True),
     Item("1.9", "NumpyANN.accuracy", 2, "numpy_unit", True),
-    Item("1.10", "python numpy_ann.py: test accuracy >= 0.77", 2, "numpy_run", True),
+    Item("1.10", f"python numpy_ann.py: test accuracy >= {THRESHOLDS['numpy_ann']}", 2, "numpy_run", True),
     Item("2.1", "PyTorchANN.__init__: attributes, seeded nn.Sequential", 3, "ann_unit", True),
     Item("2.2", "PyTorchANN.forward", 1, "ann_unit", True),
     Item("2.3", "PyTorchANN.train (loss, SGD, steps, zero_grad, metrics)", 5, "ann_unit", False),
     Item("2.4", "PyTorchANN.predict", 1, "ann_unit", True),
     Item("2.5", "PyTorchANN.plot_train_val_metrics", 1, "ann_unit", False),
-    Item("2.6", "python pytorch_ann.py: test accuracy >= 0.80", 2, "ann_run", True),
-    Item("2.7", "PyTorchANN.report_my_judgement", 1, "ann_run", False),
+    Item("2.6", f"python pytorch_ann.py: test accuracy >= {THRESHOLDS['pytorch_ann']:.2f}", 2, "ann_run", True),
+    Item("2.7", "PyTorchANN.report_my_judgement", 1, "ann_run", False, judgement=True),
     Item("3.1", "PyTorchCNN.__init__: the 24-module architecture", 6, "cnn_unit", True),
-    Item("3.2", "python pytorch_cnn.py: test accuracy >= 0.85", 2, "cnn_run", True),
-    Item("3.3", "PyTorchCNN.report_my_judgement", 2, "cnn_run", False),
+    Item("3.2", f"python pytorch_cnn.py: test accuracy >= {THRESHOLDS['pytorch_cnn']}", 2, "cnn_run", True),
+    Item("3.3", "PyTorchCNN.report_my_judgement", 2, "cnn_run", False, judgement=True),
 )
 ITEM_BY_ID = {item.id: item for item in ITEMS}
 TOTAL_POINTS = sum(item.points for item in ITEMS)
@@ -75,6 +80,8 @@ GROUPS = {
 }  # in grading order: the quick unit groups first, so a tight time budget costs the least
 SUBMISSION_FILES = tuple(dict.fromkeys(f"{g.module}.py" for g in GROUPS.values()))
 UNIT_GROUP = {g.module: name for name, g in GROUPS.items() if not g.run}  # module -> its unit group
+# The items that run a script on the real data and score its accuracy (skipped by --fast).
+SCRIPT_ITEMS = tuple(item.id for item in ITEMS if GROUPS[item.group].run and not item.judgement)
 VERDICTS = ("underfitting", "overfitting", "generalizing")
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 

@@ -9,7 +9,6 @@ charging anyone.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import secrets
 import shutil
@@ -21,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import facts
 from .checks import registry
 from .checks.common import RUN, Fail, NotGraded, Part, _text, short
 from .rubric import GROUPS, ITEMS, SUBMISSION_FILES, UNIT_GROUP, Item
@@ -29,7 +29,7 @@ from .submission import collect
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-UTILS = ROOT / "utils.py"
+UTILS = facts.UTILS
 DEFAULT_DATA = ROOT / "data" / "FashionMNIST" / "raw"
 BUDGET_RESERVE = 5.0          # seconds kept back from the budget to judge and write the results
 HANDOUT_TOLERANCE = 1e-5      # how far a script's training images may be from the handout's (float32 vs 64)
@@ -41,6 +41,7 @@ class ItemResult:
     score: float
     output: str
     why: str  # one line for the table
+    timed_out: bool = False  # its group was stopped by a time limit or the budget
 
     @property
     def max_score(self) -> int:
@@ -72,17 +73,7 @@ class RunObservation:
     report: dict
     problem: str | None = None
     output: str = ""
-
-
-def load_utils():
-    """The grader's own ``utils.py`` (the one every sandbox gets), as a module."""
-    module = sys.modules.get("grader_utils")
-    if module is None:
-        spec = importlib.util.spec_from_file_location("grader_utils", UTILS)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules["grader_utils"] = module
-    return module
+    timed_out: bool = False
 
 
 class Context:
@@ -90,7 +81,7 @@ class Context:
 
     def __init__(self, fast: bool, data_dir: Path, shift=(0, 1)):
         self.fast, self.data_dir, self.shift = fast, data_dir, tuple(shift)
-        self.facts = load_utils()
+        self.facts = facts.load()
         self.flags: list[str] = []
         self.measurements: dict = {}
         self.reused: dict = {}  # run group -> RunObservation from an earlier grade
@@ -121,19 +112,20 @@ def handout_test_labels(data_dir: Path):
     """The grader's own copy of the 200 handout test labels (GraderError if the data is unusable)."""
     key = str(data_dir)
     if key not in _LABELS:
-        facts = load_utils()
+        utils = facts.load()
         try:
-            X_train, y_train, X_test, y_test = facts.load_mnist_f(data_dir=data_dir)
+            X_train, y_train, X_test, y_test = utils.load_mnist_f(data_dir=data_dir)
         except Exception as exc:  # noqa: BLE001 - FashionMNISTError and whatever the loader met
             raise GraderError(f"the grader's copy of Fashion-MNIST is unusable: {exc}") from None
-        _LABELS[key] = facts.handout_split(X_train, y_train, X_test, y_test).y_test.copy()
+        _LABELS[key] = utils.handout_split(X_train, y_train, X_test, y_test).y_test.copy()
     return _LABELS[key]
 
 
 # --------------------------------------------------------------------------- grade
 def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeout: float = 30.0,
           jobs: int = 1, data_dir=None, user: str | None = None, groups=None, budget: float = 540.0,
-          sandbox: Sandbox | None = None, reuse_runs: dict | None = None) -> GradeReport:
+          sandbox: Sandbox | None = None, reuse_runs: dict | None = None, threads: int | None = None
+          ) -> GradeReport:
     """Grade one submission (a directory or a .zip); never raises for anything the submission does.
 
     Parameters
@@ -141,6 +133,8 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
     timeout : per real-data run (``python numpy_ann.py`` ...), seconds.
     item_timeout : per unit item inside a child, seconds; a unit group gets ``20 * item_timeout``.
     jobs : how many groups run at once.
+    threads : torch threads for a script run (default: the cores shared by ``jobs``); a batch
+        grading N submissions at once passes its own share.
     user : run the student's code as this unprivileged user (needs root; ``sandbox.py``).
     groups : grade only these groups (the others score 0, "not selected").
     budget : the whole grade's time limit, seconds (Gradescope kills a run at its own limit and
@@ -204,8 +198,8 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
             if group in ctx.reused:
                 return group, ctx.reused[group]
             return group, execute(group, pending[group], found.files, sandbox, base, data_dir, ctx,
-                                  timeout=timeout, item_timeout=item_timeout, deadline=deadline, jobs=jobs,
-                                  budget=budget)
+                                  timeout=timeout, item_timeout=item_timeout, deadline=deadline,
+                                  threads=threads or max(1, (os.cpu_count() or 1) // jobs), budget=budget)
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             observed = dict(pool.map(run_group, order))
@@ -223,7 +217,7 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
                 runs[group] = outcome
                 if outcome.problem:
                     results[item_id] = zero(item, f"Not graded: {outcome.problem}." + tail(outcome.output),
-                                            outcome.problem)
+                                            outcome.problem, timed_out=outcome.timed_out)
                     continue
                 results[item_id] = judge(item, gen, outcome)
             else:
@@ -251,16 +245,18 @@ class UnitObservation:
     items: dict
     problem: str | None
     output: str
+    timed_out: bool = False
 
 
-def execute(group, items, files, sandbox, base, data_dir, ctx, *, timeout, item_timeout, deadline, jobs, budget):
+def execute(group, items, files, sandbox, base, data_dir, ctx, *, timeout, item_timeout, deadline, threads, budget):
     """Run one group's child and sort what it reported."""
     spec = GROUPS[group]
     limit = timeout if spec.run else min(timeout, 20 * item_timeout)
     left = deadline - time.monotonic() - BUDGET_RESERVE
     if left < 2:
         problem = f"the grader's time budget of {budget:g} s ran out before this part could start"
-        return RunObservation({}, problem) if spec.run else UnitObservation(None, {}, problem, "")
+        return RunObservation({}, problem, timed_out=True) if spec.run else UnitObservation(
+            None, {}, problem, "", timed_out=True)
     cut_by_budget = left < limit
     limit = min(limit, left)
     scratch = make_scratch(base, group, files, sandbox.uid, sandbox.gid)
@@ -270,7 +266,7 @@ def execute(group, items, files, sandbox, base, data_dir, ctx, *, timeout, item_
     if "CUDA_VISIBLE_DEVICES" in os.environ:
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
     plan = {"module": spec.module, "cls": spec.cls, "torch": spec.torch, "item_timeout": item_timeout,
-            "threads": max(1, (os.cpu_count() or 1) // jobs) if spec.run else 1}
+            "threads": threads if spec.run else 1}
     if spec.run:
         init, train = ctx.facts.HANDOUT_RUNS[spec.module]
         plan["run"] = {"module": spec.module, "cls": spec.cls,
@@ -300,14 +296,15 @@ def execute(group, items, files, sandbox, base, data_dir, ctx, *, timeout, item_
     if spec.run:
         report = next((m.get("results") for m in child.messages if m.get("item") == "run"), None)
         if not isinstance(report, dict):
-            return RunObservation({}, problem or "the script's run reported nothing", child.output)
+            return RunObservation({}, problem or "the script's run reported nothing", child.output,
+                                  timed_out=child.timed_out)
         return RunObservation(report, None, child.output)
     imported = next((m["import"] for m in child.messages if isinstance(m.get("import"), dict)), None)
     by_item = {}
     for m in child.messages:
         if isinstance(m.get("item"), str) and m["item"] not in by_item:  # the first report of an item counts
             by_item[m["item"]] = m.get("results")
-    return UnitObservation(imported, by_item, problem, child.output)
+    return UnitObservation(imported, by_item, problem, child.output, timed_out=child.timed_out)
 
 
 def ended_early(status) -> str:
@@ -355,7 +352,7 @@ def judge_unit(item, gen, plan, unit: UnitObservation) -> ItemResult:
         reason = unit.problem or "no result came back for this item"
         if unit.problem:
             reason = f"the grading process for {module}.py stopped before this item: {unit.problem}"
-        return zero(item, f"Not graded: {reason}." + tail(unit.output), reason)
+        return zero(item, f"Not graded: {reason}." + tail(unit.output), reason, timed_out=unit.timed_out)
     return judge(item, gen, results)
 
 
@@ -388,8 +385,8 @@ def finish(item, outcome) -> ItemResult:
     return ItemResult(item, score, "\n".join(p.line() for p in parts), _text(why, 120))
 
 
-def zero(item, output, why) -> ItemResult:
-    return ItemResult(item, 0.0, output, _text(why, 120))
+def zero(item, output, why, timed_out=False) -> ItemResult:
+    return ItemResult(item, 0.0, output, _text(why, 120), timed_out)
 
 
 def tail(output: str, limit: int = 1500) -> str:

@@ -209,7 +209,7 @@ def test_real_data_run_that_never_returns_is_stopped(tmp_path, sandbox):
     assert time.time() - started < 30
     assert_valid_results(results_json(report))
     run = next(r for r in report.results if r.item.id == "1.10")
-    assert run.score == 0 and "time limit of 4 s" in run.output
+    assert run.score == 0 and "time limit of 4 s" in run.output and run.timed_out
 
 
 def test_budget_reports_what_was_not_graded(tmp_path, sandbox):
@@ -221,7 +221,8 @@ def test_budget_reports_what_was_not_graded(tmp_path, sandbox):
     assert_valid_results(results_json(report))
     by_id = {r.item.id: r for r in report.results}
     assert by_id["1.1"].score == 3  # the unit group came first and fitted
-    assert by_id["1.10"].score == 0 and "time budget of 8 s" in by_id["1.10"].output
+    assert by_id["1.10"].score == 0 and "time budget of 8 s" in by_id["1.10"].output and by_id["1.10"].timed_out
+    assert not by_id["1.1"].timed_out
 
 
 def test_exit_mid_group_keeps_finished_items(tmp_path, sandbox):

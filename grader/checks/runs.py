@@ -1,4 +1,4 @@
-"""The script runs (1.10, 2.6, 3.2) and the judgements (2.7, 3.3).
+"""The script runs (their accuracy items) and the judgements (report_my_judgement).
 
 Each run group runs ``python <file>.py`` once (``run_script`` in ``grader/probe.py``); these
 checks judge what came back. The model graded is the one the script trained on the handout's
