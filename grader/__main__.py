@@ -10,8 +10,7 @@ import os
 import sys
 
 from .report import clean, table, write_results
-from .rubric import VISIBILITIES
-from .runner import grade
+from .runner import add_grading_options, grade
 from .sandbox import GraderError
 
 
@@ -28,22 +27,10 @@ def main(argv=None) -> int:
     parser.add_argument("--fast", action="store_true",
                         help="skip the real-data runs (their accuracy items score 0 and say so; the "
                              "judgements only check that the answer is one of the three words)")
-    parser.add_argument("--timeout", type=float, default=600.0,
-                        help="time limit in seconds for each real-data script run (default: %(default)s)")
-    parser.add_argument("--item-timeout", type=float, default=30.0,
-                        help="time limit in seconds for each unit item (default: %(default)s)")
-    parser.add_argument("--budget", type=float, default=540.0,
-                        help="time limit in seconds for the whole grade; what cannot run in time is reported as "
-                             "not graded (default: %(default)s, under Gradescope's default 10-minute limit)")
+    add_grading_options(parser, budget_help="time limit in seconds for the whole grade; what cannot run in "
+                                            "time is reported as not graded (default: %(default)s, under "
+                                            "Gradescope's default 10-minute limit)")
     parser.add_argument("--jobs", type=int, default=1, help="groups graded at once (default: %(default)s)")
-    parser.add_argument("--data-dir", default=None,
-                        help="Fashion-MNIST directory (default: $FASHION_MNIST_DIR or the repository's data/)")
-    parser.add_argument("--user", default=None,
-                        help="run the student's code as this unprivileged user (the grader must run as root); "
-                             "it must run nothing else: its processes are killed after each group")
-    parser.add_argument("--hidden-visibility", default="after_published", choices=VISIBILITIES,
-                        help="Gradescope visibility of the hidden items, the ones running the scripts does not "
-                             "show students (default: %(default)s)")
     args = parser.parse_args(argv)
     if min(args.timeout, args.item_timeout, args.budget) <= 0 or args.jobs < 1:
         parser.error("--timeout, --item-timeout and --budget must be positive and --jobs at least 1")

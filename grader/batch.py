@@ -45,8 +45,8 @@ from pathlib import Path
 
 from .export import ExportedSubmission, ExportError, as_number, open_export
 from .report import clean, results_json
-from .rubric import GROUPS, ITEMS, TOTAL_POINTS, VISIBILITIES
-from .runner import DEFAULT_DATA, UTILS, GradeReport, ItemResult, grade
+from .rubric import GROUPS, ITEMS, TOTAL_POINTS
+from .runner import DEFAULT_DATA, UTILS, GradeReport, ItemResult, add_grading_options, grade
 from .sandbox import SETUP_SECONDS, GraderError, Sandbox
 
 RUN_ITEMS = tuple(item for item in ITEMS if GROUPS[item.group].run)
@@ -505,19 +505,9 @@ def main(argv=None) -> int:
                            + ", ".join(item.id for item in RUN_ITEMS)
                            + ") from the results Gradescope recorded in the export's metadata, marked as reused")
     parser.add_argument("--force", action="store_true", help="regrade submissions already graded in --out")
-    parser.add_argument("--user", default=None, help="run the student's code as this unprivileged user "
-                                                     "(as python -m grader --user)")
-    parser.add_argument("--timeout", type=float, default=600.0,
-                        help="time limit in seconds for each real-data script run (default: %(default)s)")
-    parser.add_argument("--item-timeout", type=float, default=30.0,
-                        help="time limit in seconds for each unit item (default: %(default)s)")
-    parser.add_argument("--budget", type=float, default=540.0,
-                        help="time limit in seconds for one submission's grade (default: %(default)s); a grade "
-                             f"still running {WALL_SLACK} s past it is recorded as over its wall-clock limit")
-    parser.add_argument("--data-dir", default=None,
-                        help="Fashion-MNIST directory (default: $FASHION_MNIST_DIR or the repository's data/)")
-    parser.add_argument("--hidden-visibility", default="after_published", choices=VISIBILITIES,
-                        help="Gradescope visibility of the hidden items in each results.json (default: %(default)s)")
+    add_grading_options(parser, budget_help="time limit in seconds for one submission's grade (default: "
+                                            f"%(default)s); a grade still running {WALL_SLACK} s past it is "
+                                            "recorded as over its wall-clock limit")
     args = parser.parse_args(argv)
     if min(args.timeout, args.item_timeout, args.budget) <= 0 or args.jobs < 1:
         parser.error("--timeout, --item-timeout and --budget must be positive and --jobs at least 1")

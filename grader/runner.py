@@ -23,7 +23,7 @@ from pathlib import Path
 from . import facts
 from .checks import registry
 from .checks.common import RUN, Fail, NotGraded, Part, _text, short
-from .rubric import GROUPS, ITEMS, SUBMISSION_FILES, UNIT_GROUP, Item
+from .rubric import GROUPS, ITEMS, SUBMISSION_FILES, UNIT_GROUP, VISIBILITIES, Item
 from .sandbox import GraderError, Sandbox
 from .submission import collect
 
@@ -227,6 +227,24 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
                                 if name not in found.files] + found.notes,
                          flags=ctx.flags, measurements=ctx.measurements, runs=runs)
     return report
+
+
+def add_grading_options(parser, budget_help):
+    """The command-line options for :func:`grade`'s parameters, shared by ``python -m grader`` and
+    ``python -m grader.batch``."""
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="time limit in seconds for each real-data script run (default: %(default)s)")
+    parser.add_argument("--item-timeout", type=float, default=30.0,
+                        help="time limit in seconds for each unit item (default: %(default)s)")
+    parser.add_argument("--budget", type=float, default=540.0, help=budget_help)
+    parser.add_argument("--data-dir", default=None,
+                        help="Fashion-MNIST directory (default: $FASHION_MNIST_DIR or the repository's data/)")
+    parser.add_argument("--user", default=None,
+                        help="run the student's code as this unprivileged user (the grader must run as root); "
+                             "it must run nothing else: its processes are killed after each group")
+    parser.add_argument("--hidden-visibility", default="after_published", choices=VISIBILITIES,
+                        help="Gradescope visibility of the hidden items, the ones running the scripts does not "
+                             "show students (default: %(default)s)")
 
 
 def _require_torch():
