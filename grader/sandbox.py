@@ -38,11 +38,13 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -114,9 +116,10 @@ class Sandbox:
         if self.uid is not None:
             _preflight_python(self.python, self.uid, self.gid, self.readable)
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.home = tempfile.mkdtemp(prefix="grader-zygote-")  # its caches (matplotlib's fonts), private
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OPENBLAS_NUM_THREADS": "1",
                "MPLBACKEND": "Agg", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-               "MPLCONFIGDIR": "/tmp/grader-zygote-mpl"}
+               "MPLCONFIGDIR": self.home, "TMPDIR": self.home, "HOME": self.home}
         uid = -1 if self.uid is None else self.uid
         self.proc = subprocess.Popen([self.python, "-I", str(HERE / "sandbox.py"), str(child_sock.fileno()), str(PROBE),
                                       str(uid)],
@@ -147,6 +150,7 @@ class Sandbox:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+        shutil.rmtree(self.home, ignore_errors=True)
 
     def _dispatch(self):
         """The zygote's messages: a child started (its pid), a child ended (its status)."""
@@ -257,13 +261,17 @@ print("ok")
 def _preflight_python(python, uid, gid, readable):
     """Refuse to grade when the grading user cannot run the configured Python and its packages,
     or cannot read what the student's code reads (utils.py, the data)."""
+    home = tempfile.mkdtemp(prefix="grader-preflight-")  # the user's caches go here, then away
+    os.chown(home, uid, gid)
     try:
         done = subprocess.run([python, "-I", "-c", PREFLIGHT, *readable], user=uid, group=gid, extra_groups=[],
-                              cwd="/", env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "MPLCONFIGDIR": "/tmp",
-                                            "LANG": "C.UTF-8"},
+                              cwd="/", env={"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home,
+                                            "MPLCONFIGDIR": home, "LANG": "C.UTF-8"},
                               capture_output=True, text=True, timeout=300)
     except (OSError, subprocess.SubprocessError) as exc:
         raise GraderError(f"the grading user (uid {uid}) cannot run {python}: {exc}") from None
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     if done.returncode != 0 or done.stdout.strip() != "ok":
         raise GraderError(f"the grading user (uid {uid}) cannot use {python} with the course's packages "
                           f"(exit status {done.returncode}): {(done.stderr or done.stdout).strip()[-1500:]}. "

@@ -282,11 +282,18 @@ SURVIVOR = """
 """
 
 
-def survivor_submission(tmp_path):
+@pytest.fixture
+def shared_dir():
+    """A folder in /tmp that the grading user can reach and write (removed afterwards)."""
     import tempfile
 
-    shared = Path(tempfile.mkdtemp(prefix="grader-attack-"))  # in /tmp: the grading user can reach it
+    shared = Path(tempfile.mkdtemp(prefix="grader-attack-"))
     shared.chmod(0o777)
+    yield shared
+    shutil.rmtree(shared, ignore_errors=True)
+
+
+def survivor_submission(tmp_path, shared):
     pidfile = shared / "pid"
     return numpy_submission(tmp_path / "sub", SURVIVOR.format(pidfile=str(pidfile), target=str(shared))), pidfile
 
@@ -299,9 +306,9 @@ def alive(pid) -> bool:
     return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
 
 
-def test_setsid_survivor_is_killed(tmp_path, sandbox):
+def test_setsid_survivor_is_killed(tmp_path, sandbox, shared_dir):
     """Issue 12.3: a process that detaches with setsid does not outlive its group."""
-    sub, pidfile = survivor_submission(tmp_path)
+    sub, pidfile = survivor_submission(tmp_path, shared_dir)
     grade(sub, fast=True, groups=["numpy_unit"], sandbox=sandbox)
     pid = int(pidfile.read_text())
     time.sleep(0.3)
@@ -309,8 +316,8 @@ def test_setsid_survivor_is_killed(tmp_path, sandbox):
 
 
 @pytest.mark.slow  # a sandbox as a throwaway user
-def test_setsid_survivor_is_killed_under_a_user(tmp_path, grading_user, user_sandbox):
-    sub, pidfile = survivor_submission(tmp_path)
+def test_setsid_survivor_is_killed_under_a_user(tmp_path, grading_user, user_sandbox, shared_dir):
+    sub, pidfile = survivor_submission(tmp_path, shared_dir)
     grade(sub, fast=True, groups=["numpy_unit"], sandbox=user_sandbox)
     pid = int(pidfile.read_text())
     time.sleep(0.3)
