@@ -524,10 +524,9 @@ def run_script(probe, spec):
     match the handout's?), the doctest results it saw, the printed text, the predictions on
     the grader's test images and on the plan's shifted copy, the curves and the judgement.
     """
-    torch = probe.torch
     module, cls_name = spec["module"], spec["cls"]
     report = {"ended": None, "error": None, "calls": [], "doctests": [], "chosen": None, "fallback": None}
-    data, X_test, X_shifted = probe.data, probe.data["X_test"], probe.data["X_shifted"]
+    data = probe.data
     captured_calls = []
 
     def is_handout(X, y):
@@ -602,7 +601,7 @@ def run_script(probe, spec):
         model = fallback(probe, spec, report)
     if model is None:
         return report
-    report.update(predict(torch, model, X_test, X_shifted, spec["layout"]))
+    report.update(predict(probe, model))
     metrics = getattr(model, "train_val_metrics", Missing())
     report["metrics"] = encode(metrics if isinstance(metrics, dict) else Missing())
     report["judgement"] = judgement(probe, model)
@@ -613,35 +612,28 @@ def fallback(probe, spec, report):
     """The handout protocol with the student's class: the script trained nothing on the handout data."""
     entry = {"error": None}
     report["fallback"] = entry
-    module = sys.modules.get(spec["module"])
-    try:
-        with captured() as out:
-            if module is None:
-                import importlib
-                module = importlib.import_module(spec["module"])
-            cls = getattr(module, spec["cls"])
-            d = probe.data
-            if probe.torch is not None:
-                sets = [probe.torch.as_tensor(d[k], dtype=probe.torch.float32)
-                        for k in ("X_train", "y_train", "X_val", "y_val")]
-            else:
-                sets = [d[k] for k in ("X_train", "y_train", "X_val", "y_val")]
+    sets = [probe.data[k] for k in ("X_train", "y_train", "X_val", "y_val")]
+    if probe.torch is not None:
+        sets = [probe.torch.as_tensor(a, dtype=probe.torch.float32) for a in sets]
+    model = None
+    with captured() as out:
+        try:
+            import importlib
+            cls = getattr(sys.modules.get(spec["module"]) or importlib.import_module(spec["module"]), spec["cls"])
             model = cls(**spec["init"])
             model.train(*sets, **spec["train"])
-    except BaseException as exc:  # noqa: BLE001
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        entry["error"] = describe_error(exc, probe.scratch, spec["cls"])
-        return None
-    finally:
-        entry["output"] = out.text()[-3000:] if "out" in locals() else ""
+        except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            entry["error"], model = describe_error(exc, probe.scratch, spec["cls"]), None
+    entry["output"] = out.text()[-3000:]
     return model
 
 
-def predict(torch, model, X_test, X_shifted, layout):
+def predict(probe, model):
     """Scores of the model on the grader's test images and on the shifted copy."""
-    result = {}
-    for key, X in (("scores", X_test), ("shifted_scores", X_shifted)):
+    torch, result = probe.torch, {}
+    for key, X in (("scores", probe.data["X_test"]), ("shifted_scores", probe.data["X_shifted"])):
         try:
             with captured():
                 if torch is None:
@@ -658,7 +650,7 @@ def predict(torch, model, X_test, X_shifted, layout):
         except BaseException as exc:  # noqa: BLE001
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            result[key + "_error"] = describe_error(exc, os.getcwd())
+            result[key + "_error"] = describe_error(exc, probe.scratch)
     return result
 
 
