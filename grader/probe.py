@@ -312,9 +312,6 @@ class Session:
     def op_new(self, kwargs):
         self.obj = self.cls(**self.arg(kwargs))
 
-    def op_static(self, method, args, kwargs):
-        return getattr(self.cls, method)(*self.arg(args), **self.arg(kwargs))
-
     def op_call(self, method, args, kwargs):
         return getattr(self.obj, method)(*self.arg(args), **self.arg(kwargs))
 
@@ -372,9 +369,6 @@ class Session:
 
     def op_eval(self):
         self.probe.torch.nn.Module.train(self.obj, False)  # nn.Module's own, whatever the student's train is
-
-    def op_model_call(self, args):
-        return self.obj.model(*self.arg(args))
 
     def op_modules(self):
         """``self.model``'s type and each submodule's type and settings."""

@@ -80,6 +80,7 @@ GROUPS = {
 }  # in grading order: the quick unit groups first, so a tight time budget costs the least
 SUBMISSION_FILES = tuple(dict.fromkeys(f"{g.module}.py" for g in GROUPS.values()))
 UNIT_GROUP = {g.module: name for name, g in GROUPS.items() if not g.run}  # module -> its unit group
+RUN_GROUP = {g.module: name for name, g in GROUPS.items() if g.run}  # module -> its run group
 # The items that run a script on the real data and score its accuracy (skipped by --fast).
 SCRIPT_ITEMS = tuple(item.id for item in ITEMS if GROUPS[item.group].run and not item.judgement)
 VERDICTS = ("underfitting", "overfitting", "generalizing")

@@ -23,7 +23,7 @@ from pathlib import Path
 from . import facts
 from .checks import registry
 from .checks.common import RUN, Fail, NotGraded, Part, _text, short
-from .rubric import GROUPS, ITEMS, SUBMISSION_FILES, UNIT_GROUP, VISIBILITIES, Item
+from .rubric import GROUPS, ITEM_BY_ID, ITEMS, SUBMISSION_FILES, UNIT_GROUP, VISIBILITIES, Item
 from .sandbox import GraderError, Sandbox
 from .submission import collect
 
@@ -212,7 +212,7 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
     for group in order:
         outcome = observed[group]
         for item_id, (gen, plan) in pending[group].items():
-            item = next(i for i in ITEMS if i.id == item_id)
+            item = ITEM_BY_ID[item_id]
             if isinstance(outcome, RunObservation):
                 runs[group] = outcome
                 if outcome.problem:

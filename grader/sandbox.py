@@ -47,7 +47,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -72,9 +72,7 @@ class ChildResult:
     output: str
     status: int | None = None       # waitpid status as exit code (negative: killed by that signal)
     timed_out: bool = False
-    seconds: float = 0.0
     truncated: bool = False
-    notes: list = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
@@ -217,7 +215,7 @@ class Sandbox:
         with self._lock:
             self._waiting.pop(slot["id"], None)
         result = ChildResult(results.messages, output.text(), slot.get("status"), timed_out=not finished,
-                             seconds=time.monotonic() - student_start, truncated=results.truncated)
+                             truncated=results.truncated)
         if slot.get("dead"):
             raise GraderError("the grader's zygote died while a group was being graded")
         if pid is None:

@@ -37,8 +37,6 @@ REFERENCE_END = "# <<< REFERENCE ONLY <<<"
 REFERENCE_LINE = re.compile(r"\s+# reference only\s*$")
 PART = re.compile(r"^# part: (?P<name>[\w-]+)\s*$")
 DOCSTRING_SECTION = "Reference extensions"
-# What the handout ships besides the three files (the same files as the Gradescope zip's).
-SHIPPED = ("utils.py", "data/FashionMNIST/raw")
 
 
 class MarkerError(ValueError):

@@ -46,9 +46,8 @@ def assert_valid_results(data: dict) -> None:
 
 def script_run(report, module):
     """(exit code, printed text without colour codes) of ``python <module>.py`` in a full grade."""
-    from grader.rubric import GROUPS
+    from grader.rubric import RUN_GROUP
 
-    group = next(g for g, spec in GROUPS.items() if spec.run and spec.module == module)
-    run = report.runs[group].report
+    run = report.runs[RUN_GROUP[module]].report
     code = 0 if run.get("ended") == "finished" else int(run["exit_code"]) if run.get("ended") == "exit" else None
     return code, ANSI.sub("", run.get("output", ""))

@@ -22,7 +22,7 @@ from helpers import assert_valid_results
 
 from grader.__main__ import main as grader_main
 from grader.report import clean, results_json, table, write_results
-from grader.rubric import GROUPS, ITEMS, UNIT_GROUP
+from grader.rubric import GROUPS, ITEMS, RUN_GROUP, UNIT_GROUP
 from grader.runner import grade
 from grader.sandbox import GraderError
 
@@ -107,8 +107,7 @@ def bug_reports(tmp_path_factory, sandbox):
     def one(index_bug):
         index, bug = index_bug
         submission = write_submission(bug, base / f"bug{index}")
-        unit = UNIT_GROUP[bug.file[:-3]]
-        groups = [unit] + [g for g, spec in GROUPS.items() if spec.run and spec.module == bug.file[:-3]]
+        groups = [UNIT_GROUP[bug.file[:-3]], RUN_GROUP[bug.file[:-3]]]
         return bug.name, grade(submission, fast=True, item_timeout=20, groups=groups, sandbox=sandbox)
 
     with ThreadPoolExecutor(max_workers=2) as pool:

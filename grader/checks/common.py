@@ -13,7 +13,6 @@ grade (``GraderError``): a student is never charged for it.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -280,6 +279,3 @@ def run_modules(X, modules, linears):
             return None
     return out
 
-
-def finite(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

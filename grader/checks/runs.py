@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..probe import decode
-from ..rubric import GROUPS, VERDICTS
+from ..rubric import GROUPS, RUN_GROUP, VERDICTS
 from . import check
 from .common import RUN, Fail, NotGraded, Part, Sessions, call, describe_error, new, op, short
 
@@ -57,7 +57,7 @@ def script_run(ctx, module, item_id):
 
 def model_source(ctx, run, module) -> str:
     """How the graded model came about, for the output; Fail when there is none."""
-    report, cls = run.report, GROUPS[f"{prefix(module)}_run"].cls
+    report, cls = run.report, GROUPS[RUN_GROUP[module]].cls
     calls = report.get("calls") if isinstance(report.get("calls"), list) else []
     chosen = report.get("chosen")
     if isinstance(chosen, int) and 0 <= chosen < len(calls) and isinstance(calls[chosen], dict):
@@ -118,10 +118,6 @@ def predicted_labels(report, key, required=True):
     raise Fail(f"your model's predictions for the test images have shape {scores.shape}")
 
 
-def prefix(module):
-    return {"numpy_ann": "numpy", "pytorch_ann": "ann", "pytorch_cnn": "cnn"}[module]
-
-
 def judgement(ctx, module):
     """report_my_judgement() against the curves of the model the run graded.
 
@@ -129,7 +125,7 @@ def judgement(ctx, module):
     asked of a fresh instance; with a reused run (``grade(reuse_runs=...)``) a fresh instance's
     answer is judged against the reused run's curves (the handout makes it a constant).
     """
-    group = f"{prefix(module)}_run"
+    group = RUN_GROUP[module]
     cls = GROUPS[group].cls
     reused = ctx.reused.get(group)
     if ctx.fast or reused is not None:
