@@ -8,9 +8,11 @@ with cross-entropy and plain mini-batch gradient descent. Only numpy is used her
 Shapes used throughout: ``n`` samples, ``d = input_size`` features,
 ``h = hidden_size`` hidden units, ``k = output_size`` classes.
 
-The ``# >>> YOUR CODE HERE >>>`` regions are what students write (``python -m release
-build`` turns them into the handout); ``REFERENCE ONLY`` parts are this reference's own:
-input validation, ``--full`` and the command line.
+This file is the course's skeleton filled in. The ``# >>> YOUR CODE HERE >>>`` regions are
+what students write; everything else outside ``REFERENCE ONLY`` marks is the skeleton's
+provided code (``python -m release build`` turns this file into the handout). The
+``REFERENCE ONLY`` parts are this reference's own: input validation, the per-epoch history,
+``--full`` and the command line.
 """
 # <<< REFERENCE ONLY <<<
 from __future__ import annotations
@@ -30,7 +32,7 @@ if __name__ == "__main__":
 
 import numpy as np
 
-import utils
+import utils  # reference only
 
 
 class NumpyANN:
@@ -51,6 +53,8 @@ class NumpyANN:
 
     Attributes
     ----------
+    input_size, hidden_size, output_size, lr
+        The constructor's arguments.
     W1 : ndarray, shape (d, h)
     b1 : ndarray, shape (1, h)
     W2 : ndarray, shape (h, k)
@@ -59,12 +63,30 @@ class NumpyANN:
     z1, a1, z2, a2 : ndarray
         The last training-mode forward pass (pre-/post-activations), kept for
         :meth:`_backward`. Set by ``_forward(X, training=True)`` only.
+
+    Reference extensions
+    --------------------
     train_val_metrics : dict
         After :meth:`train`: ``{"train_losses", "train_accs", "val_losses",
         "val_accs"}``, one value per epoch (the same keys as ``PyTorchANN``).
     """
 
     def __init__(self, input_size, hidden_size, output_size, lr, random_seed=42):
+        """Keep the sizes and the learning rate; draw the weights; zero the biases.
+
+        ``np.random.seed(random_seed)`` comes first, then ``W1`` is drawn, then ``W2``, each as
+        ``np.random.randn(rows, columns) * 0.01``. The biases are zero rows.
+
+        Examples
+        --------
+        >>> ann = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
+        >>> ann.input_size, ann.hidden_size, ann.output_size, ann.lr
+        (5, 3, 2, 0.01)
+        >>> ann.W1.shape, ann.b1.shape
+        ((5, 3), (1, 3))
+        >>> ann.W2.shape, ann.b2.shape
+        ((3, 2), (1, 2))
+        """
         # >>> REFERENCE ONLY >>>
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
                             ("output_size", output_size)):
@@ -73,17 +95,24 @@ class NumpyANN:
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr >= 0 or lr == np.inf:
             raise ValueError(f"lr must be a finite number >= 0, got {lr!r}.")
         # <<< REFERENCE ONLY <<<
-        # >>> YOUR CODE HERE >>>
         np.random.seed(random_seed)
+
+        # The attributes input_size, hidden_size, output_size and lr
+        # >>> YOUR CODE HERE >>>
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.output_size = output_size
         self.lr = lr
-        # The order of the draws is part of the contract: W1 first, then W2.
-        self.W1 = np.random.randn(input_size, hidden_size) * 0.01
-        self.b1 = np.zeros((1, hidden_size))
-        self.W2 = np.random.randn(hidden_size, output_size) * 0.01
-        self.b2 = np.zeros((1, output_size))
+        # <<< END OF YOUR CODE <<<
+
+        # The first layer's weights and biases
+        self.W1 = np.random.randn(self.input_size, self.hidden_size) * 0.01
+        self.b1 = np.zeros((1, self.hidden_size))
+
+        # The second layer's weights W2 and biases b2, like the first layer's
+        # >>> YOUR CODE HERE >>>
+        self.W2 = np.random.randn(self.hidden_size, self.output_size) * 0.01
+        self.b2 = np.zeros((1, self.output_size))
         # <<< END OF YOUR CODE <<<
 
     # ------------------------------------------------------------------ building blocks
@@ -97,8 +126,9 @@ class NumpyANN:
         array([0, 0, 1])
         """
         # >>> YOUR CODE HERE >>>
-        return np.maximum(0, z)
+        relu = np.maximum(0, z)
         # <<< END OF YOUR CODE <<<
+        return relu
 
     @staticmethod
     def _relu_grad(z):
@@ -110,8 +140,9 @@ class NumpyANN:
         array([0, 0, 1])
         """
         # >>> YOUR CODE HERE >>>
-        return (np.asarray(z) > 0).astype(int)
+        grad = (np.asarray(z) > 0).astype(int)
         # <<< END OF YOUR CODE <<<
+        return grad
 
     @staticmethod
     def _softmax(z):
@@ -137,6 +168,9 @@ class NumpyANN:
     def _cross_entropy(y_pred, y_true):
         """Mean cross-entropy over the samples (prediction first, then the labels).
 
+        Write the whole body: return ``-sum(y_true * log(y_pred)) / n``, the sum over every
+        sample and class, divided by the number of samples ``n`` (not of classes).
+
         Parameters
         ----------
         y_pred : array, shape (n, k)
@@ -147,7 +181,6 @@ class NumpyANN:
         Returns
         -------
         float
-            ``-sum(y_true * log(y_pred)) / n``.
 
         Examples
         --------
@@ -167,9 +200,9 @@ class NumpyANN:
     def _forward(self, X, training=True):
         """Forward pass, shape (n, d) -> class probabilities (n, k).
 
-        With ``training=True`` the intermediate values ``z1, a1, z2, a2`` are
-        stored on the model for :meth:`_backward`; with ``training=False`` nothing
-        is stored.
+        ``z1 = X W1 + b1``, ``a1 = relu(z1)``, ``z2 = a1 W2 + b2``, ``a2 = softmax(z2)``.
+        With ``training=True`` the values ``z1, a1, z2, a2`` are stored on the model for
+        :meth:`_backward`; with ``training=False`` nothing is stored.
 
         Examples
         --------
@@ -177,19 +210,30 @@ class NumpyANN:
         >>> model._forward(np.array([[1, 2, 3, 4, 5]]))
         array([[0.50013134, 0.49986866]])
         """
+        # Layer 1: z1 and its ReLU, a1 (use self._relu)
         # >>> YOUR CODE HERE >>>
         z1 = X @ self.W1 + self.b1          # (n, h)
         a1 = self._relu(z1)                 # (n, h)
+        # <<< END OF YOUR CODE <<<
+
+        # Layer 2: z2 and its softmax, a2 (use self._softmax)
+        # >>> YOUR CODE HERE >>>
         z2 = a1 @ self.W2 + self.b2         # (n, k)
         a2 = self._softmax(z2)              # (n, k)
+        # <<< END OF YOUR CODE <<<
+
         if training:
             self.z1, self.a1, self.z2, self.a2 = z1, a1, z2, a2
         return a2
-        # <<< END OF YOUR CODE <<<
 
     def _backward(self, X, y_true):
         """Backpropagate the mean cross-entropy of the last training forward pass and
         take one gradient step on W2, b2, W1, b1.
+
+        With ``m`` the batch size: ``dz2 = a2 - y``, ``dW2 = a1.T dz2 / m``,
+        ``db2 = sum(dz2) / m`` (over the batch); ``dz1 = (dz2 W2.T) * relu_grad(z1)``, with
+        W2 as it was before this step; ``dW1 = X.T dz1 / m``, ``db1 = sum(dz1) / m``; then
+        ``param -= lr * grad`` for every parameter.
 
         Parameters
         ----------
@@ -218,33 +262,44 @@ class NumpyANN:
             raise RuntimeError("_backward needs the values of a training forward pass: "
                                "call _forward(X, training=True) on the same batch first.")
         # <<< REFERENCE ONLY <<<
-        # >>> YOUR CODE HERE >>>
-        m = X.shape[0]
-        # Softmax + cross-entropy: d(mean loss)/dz2 = (a2 - y) / m. Dividing this small
-        # (m, k) array once carries the 1/m into every gradient below, instead of
-        # dividing each (d, h) gradient array by m.
-        dz2 = (self.a2 - y_true) / m                        # (m, k)
-        dW2 = self.a1.T @ dz2                               # (h, k)
-        db2 = dz2.sum(axis=0, keepdims=True)                # (1, k)
-        dz1 = (dz2 @ self.W2.T) * self._relu_grad(self.z1)  # (m, h), W2 before its update
-        dW1 = X.T @ dz1                                     # (d, h)
-        db1 = dz1.sum(axis=0, keepdims=True)                # (1, h)
+        m = y_true.shape[0]  # the batch size
 
+        # Output layer. For softmax followed by cross-entropy, the derivative of each sample's
+        # loss with respect to z2 is a2 - y; the loss is the mean over the batch, hence / m.
+        dz2 = self.a2 - y_true                          # (m, k)
+        dW2 = self.a1.T @ dz2 / m                       # (h, k): dz2 through z2 = a1 W2 + b2
+        db2 = np.sum(dz2, axis=0, keepdims=True) / m    # (1, k)
+
+        # Hidden layer: dz1, back through W2 (not yet updated) and the ReLU (self._relu_grad)
+        # >>> YOUR CODE HERE >>>
+        dz1 = (dz2 @ self.W2.T) * self._relu_grad(self.z1)  # (m, h)
+        # <<< END OF YOUR CODE <<<
+
+        # dW1 and db1, like dW2 and db2
+        # >>> YOUR CODE HERE >>>
+        dW1 = X.T @ dz1 / m                             # (d, h)
+        db1 = np.sum(dz1, axis=0, keepdims=True) / m    # (1, h)
+        # <<< END OF YOUR CODE <<<
+
+        # One step of gradient descent: param -= lr * grad
         self.W2 -= self.lr * dW2
         self.b2 -= self.lr * db2
+        # ... and the same for W1 and b1
+        # >>> YOUR CODE HERE >>>
         self.W1 -= self.lr * dW1
         self.b1 -= self.lr * db1
         # <<< END OF YOUR CODE <<<
 
     # ------------------------------------------------------------------ public API
+    @np.errstate(over="ignore", invalid="ignore")  # reference only
     def train(self, X_train, y_train, X_val, y_val, epochs, batch_size):
-        """Mini-batch gradient descent; records the metrics of every epoch, prints every 10th.
+        """Mini-batch gradient descent; prints the progress every 10th epoch.
 
         Each epoch walks the training set in order, in mini-batches of
         ``batch_size`` rows (the last one may be shorter), with one
-        ``_forward`` + ``_backward`` per batch. After the epoch, the loss and the
-        accuracy of the weights as they are at its end, on the training and the
-        validation set, go into ``self.train_val_metrics``.
+        ``_forward`` + ``_backward`` per batch. After the epoch come the loss
+        (``_cross_entropy``) and the accuracy of the weights as they are at its end, on the
+        training and the validation set.
 
         Parameters
         ----------
@@ -253,20 +308,20 @@ class NumpyANN:
             One-hot labels.
         X_val : array, shape (n_val, d)
         y_val : array, shape (n_val, k)
-        epochs : int >= 0
-        batch_size : int >= 1
+        epochs : int
+        batch_size : int
             Larger than ``n`` means full-batch gradient descent.
 
         Returns
         -------
         None
-            The history is in ``self.train_val_metrics``.
 
         Reference extensions
         --------------------
-        Bad inputs (shapes, non-finite values, ``epochs < 0``, ``batch_size < 1``) raise
-        ``ValueError``; a diverging run (non-finite training loss) stops with a
-        ``FloatingPointError`` naming the epoch.
+        Keeps the per-epoch history in ``self.train_val_metrics``. Bad inputs (shapes,
+        non-finite values, ``epochs < 0``, ``batch_size < 1``) raise ``ValueError``; a
+        diverging run (non-finite training loss) stops with a ``FloatingPointError`` naming
+        the epoch (numpy's overflow warnings are silenced here, so that error is all it says).
 
         Examples
         --------
@@ -279,40 +334,45 @@ class NumpyANN:
         X_val, y_val = self._check_Xy(X_val, y_val, "X_val", "y_val")
         epochs = _check_int(epochs, "epochs", minimum=0)
         batch_size = _check_int(batch_size, "batch_size", minimum=1)
+        self.train_val_metrics = {key: [] for key in utils.METRIC_KEYS}
         # <<< REFERENCE ONLY <<<
-        # >>> YOUR CODE HERE >>>
-        metrics = {"train_losses": [], "train_accs": [], "val_losses": [], "val_accs": []}
-        self.train_val_metrics = metrics
-        for epoch in range(1, epochs + 1):
-            # Overflow inside a diverging epoch is caught once per epoch, with a clear
-            # error; numpy's RuntimeWarnings would only add noise.
-            with np.errstate(over="ignore", invalid="ignore"):
-                for start in range(0, len(X_train), batch_size):
-                    X_batch = X_train[start:start + batch_size]
-                    self._forward(X_batch, training=True)
-                    self._backward(X_batch, y_train[start:start + batch_size])
-                # One forward pass per set gives both its loss and its accuracy.
-                for name, X, y in (("train", X_train, y_train), ("val", X_val, y_val)):
-                    y_pred = self._forward(X, training=False)
-                    metrics[f"{name}_losses"].append(self._cross_entropy(y_pred, y))
-                    metrics[f"{name}_accs"].append(
-                        float(np.mean(np.argmax(y_pred, axis=1) == np.argmax(y, axis=1))))
+        for epoch in range(epochs):
+            for i in range(0, X_train.shape[0], batch_size):
+                X_batch = X_train[i:i + batch_size]
+                y_batch = y_train[i:i + batch_size]
+
+                # Forward pass on the batch, keeping what the backward pass needs
+                # >>> YOUR CODE HERE >>>
+                self._forward(X_batch, training=True)
+                # <<< END OF YOUR CODE <<<
+
+                # Backward pass on the batch: the gradients and the gradient step
+                # >>> YOUR CODE HERE >>>
+                self._backward(X_batch, y_batch)
+                # <<< END OF YOUR CODE <<<
+
+            y_pred_train = self._forward(X_train, training=False)
+            y_pred_val = self._forward(X_val, training=False)
+
+            # The losses of this epoch: train_loss and val_loss (use self._cross_entropy)
+            # >>> YOUR CODE HERE >>>
+            train_loss = self._cross_entropy(y_pred_train, y_train)
+            val_loss = self._cross_entropy(y_pred_val, y_val)
+            # <<< END OF YOUR CODE <<<
+
+            train_acc = self.accuracy(X_train, y_train)
+            val_acc = self.accuracy(X_val, y_val)
             # >>> REFERENCE ONLY >>>
-            if not np.isfinite(metrics["train_losses"][-1]):
-                loss = metrics["train_losses"][-1]
-                for values in metrics.values():  # the diverged epoch's numbers are not metrics
-                    values.pop()
-                raise FloatingPointError(
-                    f"Training diverged in epoch {epoch} of {epochs}: the training loss is {loss}. "
-                    f"The learning rate lr={self.lr} is too large for this data; try a smaller one "
-                    f"(e.g. lr={self.lr / 10:g}).")
+            self._record(epoch + 1, epochs, train_loss, train_acc, val_loss, val_acc)
             # <<< REFERENCE ONLY <<<
-            if epoch % 10 == 0:
-                print(utils.progress_line(epoch, epochs, *(metrics[k][-1] for k in utils.METRIC_KEYS)))
-        # <<< END OF YOUR CODE <<<
+
+            if (epoch + 1) % 10 == 0:
+                print(f"[{epoch + 1} / {epochs}] | Train Loss: {train_loss:.5f} | Train Accuracy: {train_acc:.5f} | "
+                      f"Val Loss: {val_loss:.5f} | Val Accuracy: {val_acc:.5f}")
 
     def predict(self, X):
-        """Class probabilities, shape (n, d) -> (n, k); stores nothing on the model.
+        """Class probabilities, shape (n, d) -> (n, k): a forward pass that stores nothing
+        on the model (``training=False``).
 
         Examples
         --------
@@ -322,11 +382,13 @@ class NumpyANN:
         """
         X = self._check_X(X, "X")  # reference only
         # >>> YOUR CODE HERE >>>
-        return self._forward(X, training=False)
+        y_pred = self._forward(X, training=False)
         # <<< END OF YOUR CODE <<<
+        return y_pred
 
     def accuracy(self, X, y_true):
-        """Fraction of rows whose most probable class is the labelled one.
+        """Fraction of rows whose most probable class (the argmax of the predicted
+        probabilities) is the labelled one (the argmax of the one-hot row).
 
         Parameters
         ----------
@@ -347,10 +409,23 @@ class NumpyANN:
         X, y_true = self._check_Xy(X, y_true, "X", "y_true")  # reference only
         # >>> YOUR CODE HERE >>>
         y_pred = self._forward(X, training=False)
-        return float(np.mean(np.argmax(y_pred, axis=1) == np.argmax(y_true, axis=1)))
+        accuracy = float(np.mean(np.argmax(y_pred, axis=1) == np.argmax(y_true, axis=1)))
         # <<< END OF YOUR CODE <<<
+        return accuracy
 
     # >>> REFERENCE ONLY >>>
+    # ------------------------------------------------------------------ the per-epoch history
+    def _record(self, epoch, epochs, *values):
+        """Append one epoch's (train loss, train acc, val loss, val acc) to
+        ``train_val_metrics``; stop with a clear error when the run has diverged."""
+        if not np.isfinite(values[0]):
+            raise FloatingPointError(
+                f"Training diverged in epoch {epoch} of {epochs}: the training loss is {values[0]}. "
+                f"The learning rate lr={self.lr} is too large for this data; try a smaller one "
+                f"(e.g. lr={self.lr / 10:g}).")
+        for key, value in zip(utils.METRIC_KEYS, values):
+            self.train_val_metrics[key].append(float(value))
+
     # ------------------------------------------------------------------ input validation
     def _check_X(self, X, name):
         """Return ``X`` as a finite float array of shape (n, input_size), or raise ValueError."""
@@ -496,7 +571,6 @@ def main(argv=None):
     import argparse
     import sys
     import time
-    from pathlib import Path
 
     parser = argparse.ArgumentParser(description="Train the numpy MLP on the handout's "
                                      "Fashion-MNIST split (Part 1).")
@@ -525,11 +599,10 @@ def main(argv=None):
     except FloatingPointError as exc:  # diverged
         utils.print_red(exc)
         return 1
-    here = Path(__file__).resolve().parent
     passed = utils.report_run(
         result, threshold=utils.FULL_TARGETS["numpy_ann"] if args.full else utils.THRESHOLDS["numpy_ann"],
         full=args.full, start=start,
-        plot_path=here / f"numpy_ann{'_full' if args.full else ''}_train_val_metrics.png")
+        plot_path=f"numpy_ann{'_full' if args.full else ''}_train_val_metrics.png")
     return 0 if passed and doctests.failed == 0 else 1
 
 

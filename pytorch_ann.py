@@ -23,14 +23,12 @@ import math
 import sys
 import time
 # <<< REFERENCE ONLY <<<
-from pathlib import Path
 
+import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-import utils
-
-PLOT_PATH = Path(__file__).resolve().parent / "pytorch_ann_train_val_metrics.png"
+import utils  # reference only
 
 
 class PyTorchANN(nn.Module):
@@ -42,56 +40,79 @@ class PyTorchANN(nn.Module):
         Features per sample (784), hidden units, classes.
     random_seed : int, default 42
         Seeds ``torch`` before the weights are drawn.
-
-    Examples
-    --------
-    >>> PyTorchANN(input_size=5, output_size=3, hidden_size=10)
-    PyTorchANN(
-      (model): Sequential(
-        (0): Linear(in_features=5, out_features=10, bias=True)
-        (1): ReLU()
-        (2): Linear(in_features=10, out_features=3, bias=True)
-      )
-    )
     """
 
     def __init__(self, input_size, hidden_size, output_size, random_seed=42):
+        """Keep the sizes and the seed; seed torch; build ``self.model``, an ``nn.Sequential``
+        of ``Linear(input_size, hidden_size)``, ``ReLU()``, ``Linear(hidden_size, output_size)``.
+
+        Examples
+        --------
+        >>> pytorch_ann = PyTorchANN(input_size=20, output_size=10, hidden_size=10)
+        >>> pytorch_ann.input_size
+        20
+        >>> pytorch_ann.hidden_size
+        10
+        >>> pytorch_ann.output_size
+        10
+        >>> pytorch_ann.seed
+        42
+        >>> pytorch_ann.model
+        Sequential(
+          (0): Linear(in_features=20, out_features=10, bias=True)
+          (1): ReLU()
+          (2): Linear(in_features=10, out_features=10, bias=True)
+        )
+        """
         super().__init__()
+
+        # The attributes input_size, hidden_size and output_size
         # >>> YOUR CODE HERE >>>
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.output_size = output_size
+        # <<< END OF YOUR CODE <<<
+
+        # The seed, kept as self.seed
+        # >>> YOUR CODE HERE >>>
         self.seed = random_seed
+        # <<< END OF YOUR CODE <<<
         torch.manual_seed(random_seed)  # before the layers draw their weights
+
+        # The network, self.model
+        # >>> YOUR CODE HERE >>>
         self.model = nn.Sequential(
             nn.Linear(input_size, hidden_size),
             nn.ReLU(),
             nn.Linear(hidden_size, output_size),
         )
-        self.train_val_metrics = None
         # <<< END OF YOUR CODE <<<
+        self.train_val_metrics = None  # reference only
 
     def forward(self, X):
-        """Logits: (N, input_size) -> (N, output_size); a single (input_size,) sample also works.
+        """Logits: (N, input_size) -> (N, output_size), the output of ``self.model``; a single
+        (input_size,) sample also works. ``model(X)`` calls this.
 
         Examples
         --------
-        >>> model = PyTorchANN(input_size=5, output_size=3, hidden_size=10)
-        >>> model(torch.rand(5))
+        >>> pytorch_ann = PyTorchANN(input_size=5, output_size=3, hidden_size=10)
+        >>> pytorch_ann(torch.rand(5))
         tensor([-0.0675,  0.0238, -0.0057]...)
         """
         # >>> YOUR CODE HERE >>>
-        return self.model(X)
+        output = self.model(X)
         # <<< END OF YOUR CODE <<<
+        return output
 
     def train(self, X_train=True, y_train=None, X_val=None, y_val=None, epochs=None, batch_size=None,
               learning_rate=None, *, mode=None):
         """Train with mini-batch SGD and cross-entropy; record the metrics of every epoch.
 
-        Each epoch walks the training set in order, in mini-batches of ``batch_size``
-        (the last one may be shorter): zero_grad, forward, loss, backward, step. After
-        the epoch, one pass in eval mode over the validation set. Prints the handout's
-        progress line every 5th epoch.
+        The loss is ``nn.CrossEntropyLoss`` and the optimiser ``torch.optim.SGD`` over
+        ``self.model``'s parameters with ``lr=learning_rate``. Each epoch walks the training set
+        in order, in mini-batches of ``batch_size`` (the last one may be shorter): zero_grad,
+        forward, loss, backward, step. After the epoch, in eval mode: the loss and accuracy on
+        the whole training and validation sets. Prints the progress every 5th epoch.
 
         Parameters
         ----------
@@ -107,8 +128,7 @@ class PyTorchANN(nn.Module):
         -------
         None
             ``self.train_val_metrics`` holds ``{"train_losses", "train_accs", "val_losses",
-            "val_accs"}``, one float per epoch. Train loss and accuracy are the means over
-            the epoch's mini-batches (what the optimiser saw; no second pass).
+            "val_accs"}``, one float per epoch.
 
         Reference extensions
         --------------------
@@ -121,106 +141,154 @@ class PyTorchANN(nn.Module):
         # >>> REFERENCE ONLY >>>
         if mode is not None or (isinstance(X_train, bool) and y_train is None):
             return super().train(X_train if mode is None else mode)  # nn.Module.train(mode)
-        self._check_training_data(X_train, y_train, X_val, y_val, epochs, batch_size, learning_rate)
+        y_train, y_val = self._check_training_data(X_train, y_train, X_val, y_val, epochs, batch_size,
+                                                   learning_rate)
         # <<< REFERENCE ONLY <<<
+        # The loss function (loss_function) and the optimiser (optimizer)
         # >>> YOUR CODE HERE >>>
-        # Class indices from the one-hot labels (utils.class_indices also takes indices).
-        y_train = utils.class_indices(y_train, self.output_size, "y_train").to(X_train.device)
-        y_val = utils.class_indices(y_val, self.output_size, "y_val").to(X_val.device)
-        loss_fn = nn.CrossEntropyLoss()
+        loss_function = nn.CrossEntropyLoss()
         optimizer = torch.optim.SGD(self.model.parameters(), lr=learning_rate)
-        n, device = len(X_train), X_train.device
-        metrics = {key: [] for key in utils.METRIC_KEYS}
-        for epoch in range(1, epochs + 1):
-            self.model.train()
-            loss_sum = torch.zeros((), device=device)  # summed on the device: no sync per batch
-            correct = torch.zeros((), dtype=torch.long, device=device)
-            for start in range(0, n, batch_size):
-                X, y = X_train[start:start + batch_size], y_train[start:start + batch_size]
-                optimizer.zero_grad()
-                logits = self(X)
-                loss = loss_fn(logits, y)
-                loss.backward()
-                optimizer.step()
-                loss_sum += loss.detach() * len(y)
-                correct += (logits.argmax(dim=1) == y).sum()
-            self.model.eval()
-            with torch.inference_mode():
-                logits = self(X_val)
-                val_loss = loss_fn(logits, y_val).item()
-                val_acc = (logits.argmax(dim=1) == y_val).sum().item() / len(y_val)
-            metrics["train_losses"].append(loss_sum.item() / n)
-            metrics["train_accs"].append(correct.item() / n)
-            metrics["val_losses"].append(val_loss)
-            metrics["val_accs"].append(val_acc)
-            if epoch % 5 == 0:
-                print(utils.progress_line(epoch, epochs, *(metrics[key][-1] for key in utils.METRIC_KEYS)))
-        self.train_val_metrics = metrics
         # <<< END OF YOUR CODE <<<
+
+        train_losses, train_accs = [], []
+        val_losses, val_accs = [], []
+        for epoch in range(epochs):
+            for X_batch, y_batch in zip(X_train.split(batch_size), y_train.split(batch_size)):
+                self.model.train()
+                optimizer.zero_grad()
+
+                # Forward pass of the batch
+                # >>> YOUR CODE HERE >>>
+                output = self.forward(X_batch)
+                # <<< END OF YOUR CODE <<<
+
+                # The batch's loss
+                # >>> YOUR CODE HERE >>>
+                loss = loss_function(output, y_batch)
+                # <<< END OF YOUR CODE <<<
+
+                # Backpropagation: the gradients of the loss
+                # >>> YOUR CODE HERE >>>
+                loss.backward()
+                # <<< END OF YOUR CODE <<<
+
+                # One step of the optimiser
+                # >>> YOUR CODE HERE >>>
+                optimizer.step()
+                # <<< END OF YOUR CODE <<<
+
+            # The epoch's metrics: whole sets, eval mode, no gradients
+            self.model.eval()
+            with torch.no_grad():
+                train_losses.append(loss_function(self.forward(X_train), y_train).item())
+                train_accs.append(self.accuracy(X_train, y_train))
+                val_losses.append(loss_function(self.forward(X_val), y_val).item())
+                val_accs.append(self.accuracy(X_val, y_val))
+
+            if (epoch + 1) % 5 == 0:
+                print(f"[{epoch + 1} / {epochs}] | Train Loss: {train_losses[-1]:.5f} | "
+                      f"Train Accuracy: {train_accs[-1]:.5f} | Val Loss: {val_losses[-1]:.5f} | "
+                      f"Val Accuracy: {val_accs[-1]:.5f}")
+
+        self.train_val_metrics = {"train_losses": train_losses, "train_accs": train_accs,
+                                  "val_losses": val_losses, "val_accs": val_accs}
 
     def predict(self, X):
-        """Predicted class labels, shape (N,), in eval mode without gradients.
+        """Predicted class labels, shape (N,): the argmax over dim 1 of the outputs, in eval
+        mode without gradients.
 
         Examples
         --------
-        >>> model = PyTorchANN(input_size=5, output_size=3, hidden_size=10)
+        >>> pytorch_ann = PyTorchANN(input_size=5, output_size=3, hidden_size=10)
         >>> X = torch.rand((5, 5))
-        >>> model.predict(X)
+        >>> pytorch_ann.predict(X)
         tensor([1, 2, 2, 2, 2])
         """
-        # >>> YOUR CODE HERE >>>
         self.model.eval()
-        with torch.inference_mode():
-            return self(X).argmax(dim=1)
-        # <<< END OF YOUR CODE <<<
+        with torch.no_grad():
+            # >>> YOUR CODE HERE >>>
+            labels = self.forward(X).argmax(dim=1)
+            # <<< END OF YOUR CODE <<<
+        return labels
 
     def accuracy(self, X, y):
-        """Fraction of correct predictions (python float); ``y`` one-hot or class labels.
+        """Fraction of correct predictions (python float); ``y`` holds one-hot rows.
 
         Examples
         --------
-        >>> model = PyTorchANN(input_size=5, output_size=3, hidden_size=10)
+        >>> pytorch_ann = PyTorchANN(input_size=5, output_size=3, hidden_size=10)
         >>> X = torch.rand((5, 5))
-        >>> model.accuracy(X, torch.tensor([1, 2, 2, 0, 0]))
+        >>> pytorch_ann.accuracy(X, torch.eye(3)[[1, 2, 2, 0, 0]])
         0.6
         """
-        y = utils.class_indices(y, self.output_size)
-        return (self.predict(X) == y.to(X.device)).sum().item() / len(y)
+        y = utils.one_hot(y, self.output_size, "y")  # reference only
+        correct = (self.predict(X) == y.argmax(dim=1)).sum().item()
+        return correct / len(y)
 
     def plot_train_val_metrics(self):
-        """Draw the curves of the last ``train`` call: losses left, accuracies right, train and
-        validation in each; save them as ``pytorch_ann_train_val_metrics.png`` next to this
-        file; return ``(fig, ax)``."""
+        """Draw the curves of the last ``train`` call, one point per epoch: the train and
+        validation losses on the left axes, the train and validation accuracies on the right
+        ones. Saves ``pytorch_ann_train_val_metrics.png``; returns ``(fig, ax)``."""
+        fig, ax = plt.subplots(1, 2, figsize=(12, 6))
+
+        # The train and validation losses, each with a label for the legend
         # >>> YOUR CODE HERE >>>
-        return utils.plot_train_val_metrics(self.train_val_metrics, path=PLOT_PATH)
+        metrics = self.train_val_metrics
+        epochs = range(1, len(metrics["train_losses"]) + 1)
+        ax[0].plot(epochs, metrics["train_losses"], label="Train loss")
+        ax[0].plot(epochs, metrics["val_losses"], label="Val loss")
         # <<< END OF YOUR CODE <<<
+        ax[0].set_xlabel("Epoch")
+        ax[0].set_ylabel("Loss")
+        ax[0].legend()
+
+        # The train and validation accuracies, each with a label for the legend
+        # >>> YOUR CODE HERE >>>
+        ax[1].plot(epochs, metrics["train_accs"], label="Train accuracy")
+        ax[1].plot(epochs, metrics["val_accs"], label="Val accuracy")
+        # <<< END OF YOUR CODE <<<
+        ax[1].set_xlabel("Epoch")
+        ax[1].set_ylabel("Accuracy")
+        ax[1].legend()
+
+        fig.suptitle("Train/Val Metrics")
+        fig.tight_layout()
+        plt.savefig("pytorch_ann_train_val_metrics.png")
+        return fig, ax
 
     def report_my_judgement(self):
         """Your reading of the curves of ``python pytorch_ann.py``'s run: exactly one of
-        ``"underfitting"``, ``"overfitting"`` or ``"generalizing"``."""
+        ``"underfitting"``, ``"overfitting"`` or ``"generalizing"``. Write nothing else here."""
         # >>> YOUR CODE HERE >>>
         # Train and validation accuracy rise together for about 25 epochs; then the training
         # accuracy keeps climbing towards 0.97-0.99 while validation stays near 0.86-0.88, and
         # the validation loss ends about 30% above its minimum (reached around epoch 30):
         # 32 hidden units memorise 2,000 images. utils.diagnose_fit reads the run the same way.
-        return "overfitting"
+        my_judgement = "overfitting"
         # <<< END OF YOUR CODE <<<
+        assert my_judgement in ("underfitting", "overfitting", "generalizing"), \
+            f"my_judgement must be one of 'underfitting', 'overfitting' or 'generalizing'; got {my_judgement!r}"
+        return my_judgement
 
     # >>> REFERENCE ONLY >>>
     def _check_training_data(self, X_train, y_train, X_val, y_val, epochs, batch_size, learning_rate):
-        """Refuse missing arguments and inputs of the wrong shape, saying what was expected."""
+        """Refuse missing arguments and inputs of the wrong shape, saying what was expected;
+        return the labels as one-hot float rows."""
         if any(v is None for v in (y_train, X_val, y_val, epochs, batch_size, learning_rate)):
             raise TypeError("train() needs X_train, y_train, X_val, y_val, epochs, batch_size and "
                             "learning_rate (or a single bool, to set the module's mode as "
                             "nn.Module.train(mode) does)")
+        labels = []
         for name, X, y in (("train", X_train, y_train), ("val", X_val, y_val)):
             if not torch.is_tensor(X) or X.ndim != 2 or X.shape[1] != self.input_size:
                 raise ValueError(f"X_{name} must be a tensor of shape (N, {self.input_size}); got "
                                  f"{tuple(X.shape) if torch.is_tensor(X) else type(X).__name__}")
-            if len(X) != len(utils.class_indices(y, self.output_size, f"y_{name}")):
+            labels.append(utils.one_hot(y, self.output_size, f"y_{name}").to(X.device))
+            if len(X) != len(labels[-1]):
                 raise ValueError(f"X_{name} has {len(X)} rows but y_{name} has {len(y)} labels")
         if int(epochs) < 1 or int(batch_size) < 1:
             raise ValueError(f"epochs and batch_size must be >= 1; got {epochs} and {batch_size}")
+        return labels
     # <<< REFERENCE ONLY <<<
 
 
@@ -329,8 +397,7 @@ def main(argv=None) -> int:
                  device=args.device, data_dir=args.data_dir, verbose=not args.quiet)
     passed = utils.report_run(
         result, threshold=utils.FULL_TARGETS["pytorch_ann"] if args.full else utils.THRESHOLDS["pytorch_ann"],
-        full=args.full, plot_path=PLOT_PATH.with_name("pytorch_ann_full_train_val_metrics.png") if args.full
-        else PLOT_PATH, start=start)
+        full=args.full, plot_path=f"pytorch_ann{'_full' if args.full else ''}_train_val_metrics.png", start=start)
     return 0 if passed and doctests.failed == 0 else 1
 
 

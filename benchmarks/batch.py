@@ -68,11 +68,11 @@ def batch_run(export: Path, out: Path, jobs: int) -> dict:
 def full_grade(export: Path) -> dict:
     """One full grade of the complete submission through a started sandbox (as in a batch)."""
     from grader.export import open_export
-    from grader.runner import DEFAULT_DATA, UTILS, grade
+    from grader.runner import DEFAULT_DATA, grade
     from grader.sandbox import Sandbox
 
     log("full grade of one submission (the scripts train on the real data)")
-    with open_export(export) as opened, Sandbox(readable=[UTILS, DEFAULT_DATA]) as box, \
+    with open_export(export) as opened, Sandbox(readable=[DEFAULT_DATA]) as box, \
             opened.checkout(opened.submissions[0]) as (folder, _):
         report = grade(folder, sandbox=box, budget=1200)
     scripts = {group: float(run.report.get("seconds") or 0.0) for group, run in report.runs.items()}

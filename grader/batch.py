@@ -46,7 +46,7 @@ from pathlib import Path
 from .export import ExportedSubmission, ExportError, as_number, open_export
 from .report import clean, results_json
 from .rubric import GROUPS, ITEMS, TOTAL_POINTS
-from .runner import DEFAULT_DATA, UTILS, GradeReport, ItemResult, add_grading_options, grade
+from .runner import DEFAULT_DATA, GradeReport, ItemResult, add_grading_options, grade
 from .sandbox import SETUP_SECONDS, GraderError, Sandbox
 
 RUN_ITEMS = tuple(item for item in ITEMS if GROUPS[item.group].run)
@@ -288,7 +288,7 @@ def sandbox_for(options: Options, shared: Sandbox | None):
     if shared is not None:
         return contextlib.nullcontext(shared)
     data_dir = Path(options.data_dir or os.environ.get("FASHION_MNIST_DIR") or DEFAULT_DATA).resolve()
-    return Sandbox(options.user, readable=[UTILS, data_dir])
+    return Sandbox(options.user, readable=[data_dir])
 
 
 def over_wall_clock(sub, seconds: float, options: Options) -> Record:

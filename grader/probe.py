@@ -334,13 +334,15 @@ class Session:
         return dict(vars(self.obj))
 
     def op_spy(self, method):
-        """Record the number of rows of the first argument of each call to ``method``."""
+        """Record the number of rows of the first argument (``X``, passed by position or by
+        name) of each call to ``method``."""
         calls = self.spied.setdefault(method, [])
         original = getattr(self.obj, method)
 
         @functools.wraps(original)
         def spy(*args, **kwargs):
-            calls.append(len(args[0]) if args else None)
+            first = args[0] if args else kwargs.get("X")
+            calls.append(len(first) if first is not None else None)
             return original(*args, **kwargs)
         setattr(self.obj, method, spy)
 
@@ -686,11 +688,9 @@ class Probe:
             self.torch = torch
         sys.path.insert(0, self.scratch)
         if self.plan.get("run"):
-            import utils  # the grader's copy, in the scratch directory
             spec = self.plan["run"]
-            split = utils.load_handout_data(layout=spec["layout"])
-            self.data = {k: getattr(split, k) for k in ("X_train", "y_train", "X_val", "y_val", "X_test")}
-            self.data["X_shifted"] = _shift(split.X_test, *spec["shift"])
+            self.data = handout_data(spec["layout"], spec["sizes"])
+            self.data["X_shifted"] = _shift(self.data["X_test"], *spec["shift"])
             sys.modules.pop("utils", None)  # the student's import gets a fresh copy
 
     def main(self):
@@ -736,6 +736,30 @@ class Probe:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         return results
+
+
+def handout_data(layout, sizes):
+    """The handout protocol's sets as the skeleton's scripts make them: the two
+    ``train_test_split`` calls with ``random_state=42``, images flattened (``"flat"``) or
+    shaped (N, 1, 28, 28) (``"image"``) and divided by 255, labels one-hot; float64 numpy.
+
+    The images come through the students' ``utils.load_mnist_f`` in the scratch folder (its
+    checked loader, reading ``$FASHION_MNIST_DIR``), before any student code runs.
+    """
+    from sklearn.model_selection import train_test_split
+
+    import utils
+
+    X_train, y_train, X_test, y_test = utils.load_mnist_f()
+    X_tr, X_val, y_tr, y_val = train_test_split(X_train, y_train, train_size=sizes["train"],
+                                                test_size=sizes["val"], random_state=42)
+    X_te, _, _, _ = train_test_split(X_test, y_test, train_size=sizes["test"], test_size=1, random_state=42)
+    shape = (-1, 784) if layout == "flat" else (-1, 1, 28, 28)
+    data = {}
+    for name, X, y in (("train", X_tr, y_tr), ("val", X_val, y_val)):
+        data[f"X_{name}"], data[f"y_{name}"] = X.reshape(shape) / 255.0, np.eye(10)[y]
+    data["X_test"] = X_te.reshape(shape) / 255.0  # not its labels: the judge holds those
+    return data
 
 
 def _shift(X, dy, dx):

@@ -182,7 +182,7 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
 
     own_sandbox = sandbox is None and bool(pending)
     if own_sandbox:
-        sandbox = Sandbox(user, readable=[UTILS, data_dir])
+        sandbox = Sandbox(user, readable=[data_dir])
     base = Path(tempfile.mkdtemp(prefix="grader-"))
     os.chmod(base, 0o711)
     try:
@@ -289,7 +289,8 @@ def execute(group, items, files, sandbox, base, data_dir, ctx, *, timeout, item_
         init, train = ctx.facts.HANDOUT_RUNS[spec.module]
         plan["run"] = {"module": spec.module, "cls": spec.cls,
                        "layout": "image" if spec.module == "pytorch_cnn" else "flat",
-                       "tolerance": HANDOUT_TOLERANCE, "shift": list(ctx.shift), "init": init, "train": train}
+                       "tolerance": HANDOUT_TOLERANCE, "shift": list(ctx.shift), "init": init, "train": train,
+                       "sizes": ctx.facts.SPLIT_SIZES}
     else:
         plan["steps"] = [{"item": item_id, "sessions": [[o.wire for o in session] for session in item_plan]}
                          for item_id, (_, item_plan) in items.items()]
@@ -335,12 +336,13 @@ def ended_early(status) -> str:
 
 
 def make_scratch(base: Path, group: str, files: dict, uid, gid) -> Path:
-    """A fresh directory holding the submission's files and the grader's utils.py."""
+    """A fresh directory holding the submission's files and the students' utils.py (the
+    handout's copy, whatever the student sent)."""
     scratch = base / group
     scratch.mkdir(mode=0o700)
     for name, data in files.items():
         (scratch / name).write_bytes(data)
-    shutil.copyfile(UTILS, scratch / "utils.py")  # the grader's, whatever the student sent
+    (scratch / "utils.py").write_bytes(facts.student_utils())
     for path in scratch.iterdir():
         path.chmod(0o644)
     if uid is not None:

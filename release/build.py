@@ -1,20 +1,28 @@
 """Build the student handout from the reference: ``python -m release build [--out dist]``.
 
-The reference files carry four kinds of marks, which leave them readable as they are:
+The reference files are the course's skeleton filled in. They carry four kinds of marks,
+which leave them readable as they are:
 
 - ``# >>> YOUR CODE HERE >>>`` ... ``# <<< END OF YOUR CODE <<<``: a region students write. The
   handout keeps the marks and holds a placeholder that fails clearly (``NotImplementedError``);
   the *filled* handout (the round trip of ``release check``) holds the reference's code.
+  Everything outside a region and outside the marks below is the skeleton's provided code,
+  the same in the reference and the handout.
 - ``# >>> REFERENCE ONLY >>>`` ... ``# <<< REFERENCE ONLY <<<``: the reference's own code
-  (validation, ``--full``, the command line), left out of the handout; inside a region it is
-  left out of the filled handout too.
+  (validation, ``--full``, the command line, the CNN's recipe), left out of the handout; inside
+  a region it is left out of the filled handout too.
 - ``# >>> REFERENCE ONLY: <name> >>>``: the same, replaced in the handout by the part
-  ``<name>`` of ``release/skeleton/<file>`` (the skeleton's module docstring, its main block,
-  the CNN's provided methods).
+  ``<name>`` of ``release/skeleton/<file>`` (the skeleton's module docstring, its main block).
 - a line ending in ``# reference only``: one such line, left out.
 
-Then each method of the contract (``release/contract.py``) gets its contract signature, and a
-docstring section titled "Reference extensions" (what only the reference does) is dropped.
+Then each method of the contract (``release/contract.py``) gets its contract signature, a
+docstring section titled "Reference extensions" (what only the reference does) is dropped,
+and every method's regions and provided code are checked against the contract's layout:
+a reference whose marks do not give the skeleton's layout is refused (:class:`LayoutError`,
+naming the file and the method).
+
+``utils.py`` goes through the same rendering (it has no regions): the students' copy is the
+reference's utils without its ``REFERENCE ONLY`` parts.
 """
 from __future__ import annotations
 
@@ -26,7 +34,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .contract import CONTRACT, FILES
+from .contract import CONTRACT, FILES, REGION
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -41,6 +49,10 @@ DOCSTRING_SECTION = "Reference extensions"
 
 class MarkerError(ValueError):
     """The marks in a reference file do not nest or close properly."""
+
+
+class LayoutError(MarkerError):
+    """A method's regions and provided code are not the skeleton's (``contract.CONTRACT``)."""
 
 
 @dataclass
@@ -147,7 +159,8 @@ def _trim(lines):
 
 # --------------------------------------------------------------------------- rendering
 def render(name: str, filled: bool = False, reference_text: str | None = None) -> str:
-    """The handout's ``name`` (a contract file): placeholders, or the reference's code if ``filled``."""
+    """The handout's ``name`` (a contract file, or ``utils.py``): placeholders, or the reference's
+    code if ``filled``. Raises :class:`LayoutError` when a method is not laid out as the skeleton's."""
     path = ROOT / name
     parts = skeleton_parts(name)
     out = []
@@ -171,8 +184,59 @@ def render(name: str, filled: bool = False, reference_text: str | None = None) -
                                       f"release/skeleton/{name} does not define")
                 out += [indent + line if line.strip() else "" for line in parts[part_name]]
     text = "\n".join(_collapse_blank_runs(out)) + "\n"
-    text = _contract_signatures(name, text)
-    return _drop_docstring_sections(text)
+    text = _drop_docstring_sections(_contract_signatures(name, text))
+    problems = layout_problems(name, text)
+    if problems:
+        raise LayoutError("the reference's marks do not give the skeleton's layout:\n" + "\n".join(problems))
+    return text
+
+
+def render_utils() -> str:
+    """The students' ``utils.py``: the reference's without its reference-only parts."""
+    return render("utils.py")
+
+
+def layout_problems(name: str, text: str) -> list[str]:
+    """Where the handout text ``text`` of ``name`` departs from the contract's layouts: a missing
+    or extra method, a region too many or too few, provided code missing or out of place."""
+    problems = []
+    lines = text.splitlines()
+    found = functions(text)
+    for qualname, (_, layout) in CONTRACT.get(name, {}).items():
+        node = found.get(qualname)
+        if node is None:
+            problems.append(f"{name}: {qualname} is missing")
+            continue
+        segments_found, inside = [[]], False  # provided lines between the regions
+        for line in lines[node.lineno - 1:node.end_lineno]:
+            if line.strip() == REGION_START:
+                segments_found.append([])
+                inside = True
+            elif line.strip() == REGION_END:
+                inside = False
+            elif not inside:
+                segments_found[-1].append(line.strip())
+        wanted, segment = [[]], 0
+        for entry in layout:
+            if entry == REGION:
+                wanted.append([])
+            else:
+                wanted[-1].append(entry)
+        if len(segments_found) != len(wanted):
+            problems.append(f"{name}: {qualname} has {len(segments_found) - 1} regions; the skeleton's has "
+                            f"{len(wanted) - 1}")
+            continue
+        for segment, (have, want) in enumerate(zip(segments_found, wanted)):
+            position = 0
+            for fragment in want:
+                at = next((i for i in range(position, len(have)) if fragment in have[i]), None)
+                if at is None:
+                    where = "before its first region" if segment == 0 else f"after its region {segment}"
+                    problems.append(f"{name}: {qualname} lacks the skeleton's provided `{fragment}` {where} "
+                                    "(or has it out of order)")
+                    break
+                position = at + 1
+    return problems
 
 
 def _collapse_blank_runs(lines, limit=2):
@@ -190,7 +254,7 @@ def _contract_signatures(name, text) -> str:
     lines = text.splitlines()
     replacements = []
     for qualname, node in functions(text).items():
-        if qualname in CONTRACT[name]:
+        if qualname in CONTRACT.get(name, {}):
             signature = CONTRACT[name][qualname][0]
             first = node.lineno - 1
             last = _header_end(lines, first)
@@ -251,12 +315,15 @@ def _section_start(lines, j) -> bool:
 
 
 # --------------------------------------------------------------------------- writing
-def write_handout(dest, filled: bool = False) -> Path:
-    """Write the three handout files into ``dest`` (the filled ones with ``filled``); return it."""
+def write_handout(dest, filled: bool = False, utils: bool = False) -> Path:
+    """Write the three handout files into ``dest`` (the filled ones with ``filled``; with
+    ``utils``, the students' utils.py too); return it."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         (dest / name).write_text(render(name, filled=filled))
+    if utils:
+        (dest / "utils.py").write_text(render_utils())
     return dest
 
 
@@ -268,7 +335,7 @@ def build(out="dist") -> Path:
     if handout.exists():
         shutil.rmtree(handout)
     write_handout(handout)
-    shutil.copyfile(ROOT / "utils.py", handout / "utils.py")
+    (handout / "utils.py").write_text(render_utils())
     (handout / "requirements.txt").write_text(student_requirements())
     shutil.copytree(ROOT / "data" / "FashionMNIST" / "raw", handout / "data" / "FashionMNIST" / "raw",
                     ignore=shutil.ignore_patterns("*-ubyte"))  # the .gz files only

@@ -15,7 +15,8 @@ solution run do.
    grader scores 42/42 (a full grade: about 4 minutes on 2 cores, the CNN's 60 full-batch
    epochs most of it; ``--fast`` grades the unit items only).
 5. **The zip works on a fresh machine.** Unpacked, ``pip install -r requirements.txt`` (in a
-   new virtual environment that sees this machine's packages, so nothing is downloaded) and
+   new virtual environment that sees the running environment's packages, so nothing is
+   downloaded, from a machine-wide Python or a virtual environment alike) and
    ``python numpy_ann.py`` run.
 """
 from __future__ import annotations
@@ -32,11 +33,18 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .build import REGION_START, ROOT, Region, build, functions, render, segments, write_handout
-from .contract import ALLOWED_IMPORTS, CONTRACT, FILES
+from .build import REGION_START, ROOT, Region, build, functions, render, render_utils, segments, write_handout
+from .contract import ALLOWED_IMPORTS, CONTRACT, FILES, REGION, REGIONS
 
 REFERENCE_ONLY_WORDS = ("argparse", "--full", "callback", "lr_schedule", "FULL", "_check_", "REFERENCE ONLY",
-                        "reference only", "Reference extensions", "OneCycleLR", "EpochProgress")
+                        "reference only", "Reference extensions", "OneCycleLR", "EpochProgress", "utils.",
+                        "def fit", "diagnose_fit", "accepted_judgements")
+# The students' utils.py offers the skeleton's helpers and the checked loader: nothing that
+# reads curves, names a judgement or states the handout's numbers.
+UTILS_FORBIDDEN = ("judgement", "underfitting", "overfitting", "generalizing", "train_val_metrics", "diagnose",
+                   "THRESHOLDS", "HANDOUT_RUNS", "SPLIT_SIZES", "def plot", "REFERENCE ONLY", "reference only")
+UTILS_PROVIDES = ("print_red", "print_green", "print_yellow", "print_blue", "assert_greater_equal",
+                  "assert_less_equal", "load_mnist_f")
 
 
 class CheckFailed(AssertionError):
@@ -67,8 +75,9 @@ def check(fast=False, handout=None, log=print) -> None:
 
 
 def _ship_utils(directory: Path):
-    """What the handout ships besides the three files: utils.py and the data."""
-    (directory / "utils.py").write_bytes((ROOT / "utils.py").read_bytes())
+    """What the handout ships besides the three files: the students' utils.py (the data is found
+    through the repository's copy)."""
+    (directory / "utils.py").write_text(render_utils())
 
 
 # --------------------------------------------------------------------------- 1. contract
@@ -82,6 +91,14 @@ def contract_problems() -> list[str]:
         problems += [f"{name}: the handout mentions {word!r}" for word in REFERENCE_ONLY_WORDS if word in text]
         problems += _same_doctests(name, text)
         problems += _main_uses_the_handout_numbers(name, text)
+    return problems + utils_problems(render_utils())
+
+
+def utils_problems(text) -> list[str]:
+    """The students' utils.py offers what the skeleton's did and gives no judgement away."""
+    problems = [f"utils.py: the students' copy mentions {word!r}" for word in UTILS_FORBIDDEN if word in text]
+    defined = {node.name for node in ast.parse(text).body if isinstance(node, ast.FunctionDef)}
+    problems += [f"utils.py: the students' copy lacks {name}()" for name in UTILS_PROVIDES if name not in defined]
     return problems
 
 
@@ -127,7 +144,7 @@ def _handout_has_the_contract(name, text) -> list[str]:
     if {q for q in found if "." not in q}:
         problems.append(f"{name}: module-level functions in the handout: {sorted(q for q in found if '.' not in q)}")
     lines = text.splitlines()
-    for qualname, (signature, kind) in CONTRACT[name].items():
+    for qualname, (signature, layout) in CONTRACT[name].items():
         node = found.get(qualname)
         if node is None:
             continue
@@ -136,8 +153,11 @@ def _handout_has_the_contract(name, text) -> list[str]:
             problems.append(f"{name}: {qualname}{got} in the handout, the contract says {signature}")
         body = lines[node.lineno - 1:node.end_lineno]
         regions = sum(1 for line in body if line.strip() == REGION_START)
-        if kind == "student" and regions != 1 or kind == "provided" and regions:
-            problems.append(f"{name}: {qualname} ({kind}) holds {regions} regions")
+        if regions != layout.count(REGION):
+            problems.append(f"{name}: {qualname} holds {regions} regions, the skeleton's {layout.count(REGION)}")
+    total = sum(1 for line in lines if line.strip() == REGION_START)
+    if total != REGIONS[name]:
+        problems.append(f"{name}: the handout has {total} regions, the skeleton {REGIONS[name]}")
     return problems
 
 
@@ -313,10 +333,9 @@ def zip_problems(tmp: Path) -> list[str]:
     with zipfile.ZipFile(archive) as z:
         z.extractall(unpacked)
     handout = unpacked / "handout"
-    venv = tmp / "venv"
-    steps = [[sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-             [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index", "-q", "-r", "requirements.txt"],
-             [str(venv / "bin" / "python"), "numpy_ann.py"]]
+    python = fresh_environment(tmp / "venv")
+    steps = [[str(python), "-m", "pip", "install", "--no-index", "-q", "-r", "requirements.txt"],
+             [str(python), "numpy_ann.py"]]
     for step in steps:
         env = dict(os.environ, TERM="dumb")
         env.pop("PYTHONPATH", None)
@@ -326,3 +345,28 @@ def zip_problems(tmp: Path) -> list[str]:
     if "Doctests failed!" not in done.stdout:
         return [f"the zip: `python numpy_ann.py` did not run the skeleton's doctests: {done.stdout[-500:]}"]
     return []
+
+
+def fresh_environment(venv: Path) -> Path:
+    """A new virtual environment that sees the packages of the one running this (so nothing is
+    downloaded) and nothing of the repository; returns its python.
+
+    ``venv --system-site-packages`` would not do: from inside a virtual environment it exposes
+    the *base* interpreter's packages, not the running environment's. So the new environment
+    gets a ``.pth`` file naming the running interpreter's site-packages folders instead, which
+    pip counts as installed packages like its own.
+    """
+    import site
+    import sysconfig
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True,
+                   timeout=300)
+    python = venv / "bin" / "python"
+    ours = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    visible = dict.fromkeys([*site.getsitepackages(), sysconfig.get_paths()["purelib"],
+                             sysconfig.get_paths()["platlib"]])
+    if site.ENABLE_USER_SITE and os.path.isdir(site.getusersitepackages()):
+        visible[site.getusersitepackages()] = None
+    (Path(ours) / "_running_environment.pth").write_text("".join(f"{p}\n" for p in visible if os.path.isdir(p)))
+    return python

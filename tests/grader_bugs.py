@@ -1,9 +1,11 @@
-"""Seeded-bug submissions for the grader's tests, generated from the reference files.
+"""Seeded-bug submissions for the grader's tests, generated from the filled handout.
 
-Each bug is a small textual mutation of the repository's own ``numpy_ann.py``,
-``pytorch_ann.py`` or ``pytorch_cnn.py`` (never a hand-copied solution). Every edit
-must match the reference: if the reference is rewritten so that a pattern no longer
-matches, :func:`mutate` raises instead of silently producing a correct "bug".
+Each bug is a small textual mutation of what a perfect student hands in: the handout's
+``numpy_ann.py``, ``pytorch_ann.py`` or ``pytorch_cnn.py`` filled with the reference's regions
+(``release.build.render(name, filled=True)``; never a hand-copied solution). Most edit a
+region; a few delete or move provided code, as students do too. Every edit must match: if the
+reference is rewritten so that a pattern no longer matches, :func:`mutate` raises instead of
+silently producing a correct "bug".
 """
 from __future__ import annotations
 
@@ -32,10 +34,17 @@ def mutate(bug: Bug, source: str) -> str:
     return source
 
 
+def filled(name: str) -> str:
+    """The handout's ``name`` filled with the reference's regions."""
+    from release.build import render
+
+    return render(name, filled=True)
+
+
 def write_submission(bug: Bug, directory: Path) -> Path:
     """A submission holding only the mutated file (the other groups are not graded)."""
     directory.mkdir(parents=True, exist_ok=True)
-    source = (ROOT / bug.file).read_text()
+    source = filled(bug.file)
     mutated = mutate(bug, source)
     assert mutated != source
     (directory / bug.file).write_text(mutated)
@@ -51,21 +60,23 @@ BUGS = (
     Bug("relu_grad is 1 at 0", NUMPY, "1.3",
         ((r"\(np\.asarray\(z\) > 0\)", "(np.asarray(z) >= 0)"),)),
     Bug("no division by the batch size m", NUMPY, "1.6",
-        ((r"^(\s*d(?:z2|[Wb][12]) = .*?)\s*/ m\b", r"\1"),)),
+        ((r"^(\s*d[Wb][12] = .*?)\s*/ m\b", r"\1"),)),
     Bug("cross-entropy averaged over classes too", NUMPY, "1.4",
         ((r"/ y_true\.shape\[0\]\)", "/ y_true.size)"),)),
     Bug("W2 updated before dz1 is computed", NUMPY, "1.6",
         ((r"\n\s*self\.W2 -= self\.lr \* dW2", ""),
          (r"^(\s*)(dz1 = )", r"\1self.W2 -= self.lr * dW2\n\1\2"))),
     Bug("weights drawn at scale 0.1", NUMPY, "1.1",
-        ((r"(np\.random\.randn\(input_size, hidden_size\)) \* 0\.01", r"\1 * 0.1"),)),
-    Bug("W2 drawn before W1", NUMPY, "1.1",
-        ((r"^(\s*self\.W1 = np\.random\.randn[^\n]*)(\n[^\n]*\n)(\s*self\.W2 = np\.random\.randn[^\n]*)",
-          r"\3\2\1"),)),
+        ((r"(np\.random\.randn\(self\.hidden_size, self\.output_size\)) \* 0\.01", r"\1 * 0.1"),)),
+    Bug("W2 drawn before W1", NUMPY, "1.1",  # in the attributes' region, before the provided W1
+        ((r"^\s*self\.W2 = np\.random\.randn[^\n]*\n", ""),
+         (r"^(\s*)(self\.lr = lr)$", r"\1\2\n\1self.W2 = np.random.randn(self.hidden_size, self.output_size) * 0.01"))),
     Bug("predict returns labels", NUMPY, "1.8",
-        ((r"^(\s*return self\._forward\(X, training=False\))$", r"\1.argmax(axis=1)"),)),
+        ((r"^(\s*y_pred = self\._forward\(X, training=False\))\n(\s*# <<< END OF YOUR CODE <<<\n\s*return y_pred)",
+          r"\1.argmax(axis=1)\n\2"),)),
     Bug("predict stores the forward pass", NUMPY, "1.8",
-        ((r"^(\s*return self\._forward\(X, )training=False\)$", r"\1training=True)"),)),
+        ((r"^(\s*y_pred = self\._forward\(X, )training=False\)\n(\s*# <<< END OF YOUR CODE <<<\n\s*return y_pred)",
+          r"\1training=True)\n\2"),)),
     Bug("accuracy compares rounded probabilities, not argmax", NUMPY, "1.9",
         ((r"np\.mean\(np\.argmax\(y_pred, axis=1\) == np\.argmax\(y_true, axis=1\)\)\)$",
           "np.mean(np.round(y_pred) == y_true))"),)),
@@ -77,11 +88,12 @@ BUGS = (
     Bug("no zero_grad", ANN, "2.3",
         ((r"^\s*optimizer\.zero_grad\(\)\n", ""),)),
     Bug("predict returns logits", ANN, "2.4",
-        ((r"return self\(X\)\.argmax\(dim=1\)", "return self(X)"),)),
+        ((r"labels = self\.forward\(X\)\.argmax\(dim=1\)", "labels = self.forward(X)"),),
+        also=frozenset({"2.3"})),  # the skeleton's train measures its accuracies through predict
     Bug("plot not saved", ANN, "2.5",
-        ((r"(utils\.plot_train_val_metrics\(self\.train_val_metrics, path=)PLOT_PATH\)", r"\1None)"),)),
+        ((r'^\s*plt\.savefig\("pytorch_ann_train_val_metrics\.png"\)\n', ""),)),
     Bug("judgement is not one of the three words", ANN, "2.7",
-        ((r'return "(generalizing|overfitting|underfitting)"', 'return "it generalizes well"'),)),
+        ((r'my_judgement = "(generalizing|overfitting|underfitting)"', 'my_judgement = "it generalizes well"'),)),
     # ---------------------------------------------------------------- Part 3
     Bug("Dropout 0.5", CNN, "3.1",
         ((r"p=0\.3", "p=0.5"),)),

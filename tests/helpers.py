@@ -9,6 +9,18 @@ LINE = re.compile(r"^\[(\d+) / (\d+)\] \| Train Loss: \d+\.\d{5} \| Train Accura
 ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes, stripped before matching printed lines
 
 
+def filled_handout(directory, files=("numpy_ann.py", "pytorch_ann.py", "pytorch_cnn.py")):
+    """A perfect student's submission: the handout's files filled with the reference's regions
+    (``release.build.render(name, filled=True)``), the code a student hands in."""
+    from release.build import render
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        (directory / name).write_text(render(name, filled=True))
+    return directory
+
+
 def state(model):
     """A copy of ``model.state_dict()``."""
     return {k: v.clone() for k, v in model.state_dict().items()}
@@ -44,10 +56,8 @@ def assert_valid_results(data: dict) -> None:
     assert data["execution_time"] >= 0
 
 
-def script_run(report, module):
-    """(exit code, printed text without colour codes) of ``python <module>.py`` in a full grade."""
-    from grader.rubric import RUN_GROUP
-
-    run = report.runs[RUN_GROUP[module]].report
-    code = 0 if run.get("ended") == "finished" else int(run["exit_code"]) if run.get("ended") == "exit" else None
-    return code, ANSI.sub("", run.get("output", ""))
+def script_run(runs, module):
+    """(exit code, printed text without colour codes) of the reference's ``python <module>.py``,
+    from the session's ``reference_runs`` fixture."""
+    code, output = runs[module]
+    return code, ANSI.sub("", output)

@@ -1,11 +1,12 @@
-"""The grader: the reference scores full marks, seeded bugs lose points on their own item only,
+"""The grader: the filled handout scores full marks, seeded bugs lose points on their own item only,
 broken submissions still give a valid results.json in bounded time, and a failure of the grader
 itself is never charged to the student.
 
 Submissions written in the course skeleton's shape are in tests/submissions/ and graded by
 tests/test_submissions.py; hostile ones by tests/test_grader_attacks.py. The seeded bugs here
-are mutations of the reference files (tests/grader_bugs.py), graded with ``--fast``, several at
-once through one shared sandbox to keep this quick. The full grade of the reference is slow.
+are mutations of the filled handout (tests/grader_bugs.py), graded with ``--fast``, several at
+once through one shared sandbox to keep this quick. The filled handout's full grade (42/42) is
+``release check``'s round trip (tests/test_release.py).
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from grader_bugs import BUGS, ROOT, write_submission
-from helpers import assert_valid_results
+from grader_bugs import BUGS, ROOT, filled, write_submission
+from helpers import assert_valid_results, filled_handout
 
 from grader.__main__ import main as grader_main
 from grader.report import clean, results_json, table, write_results
@@ -32,10 +33,8 @@ POINTS = {item.id: item.points for item in ITEMS}
 
 
 def reference_submission(directory: Path, files=REFERENCE_FILES) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in files:
-        (directory / name).write_bytes((ROOT / name).read_bytes())
-    return directory
+    """The reference's regions in the handout: a perfect student's submission."""
+    return filled_handout(directory, files)
 
 
 def scores(report) -> dict[str, float]:
@@ -136,12 +135,12 @@ def test_seeded_bug_loses_points_on_its_own_item(bug, bug_reports, fast_referenc
 def numpy_variant(tmp_path, name, edit) -> Path:
     sub = tmp_path / name
     sub.mkdir()
-    (sub / "numpy_ann.py").write_text(edit((ROOT / "numpy_ann.py").read_text()))
+    (sub / "numpy_ann.py").write_text(edit(filled("numpy_ann.py")))
     return sub
 
 
 def after_imports(source: str, code: str) -> str:
-    """Insert module-level code right after the reference's ``import numpy as np``."""
+    """Insert module-level code right after the handout's ``import numpy as np``."""
     assert "\nimport numpy as np\n" in source
     return source.replace("\nimport numpy as np\n", "\nimport numpy as np\n" + code, 1)
 
@@ -227,7 +226,7 @@ def test_budget_reports_what_was_not_graded(tmp_path, sandbox):
 def test_exit_mid_group_keeps_finished_items(tmp_path, sandbox):
     """os._exit inside _relu_grad ends the child: the items before it count, the rest say why."""
     sub = numpy_variant(tmp_path, "exit", lambda s: s.replace(
-        "        return (np.asarray(z) > 0).astype(int)",
+        "        grad = (np.asarray(z) > 0).astype(int)",
         "        import os\n        os._exit(3)", 1))
     report = grade(sub, fast=True, groups=["numpy_unit"], sandbox=sandbox)
     got, out = scores(report), outputs(report)
@@ -237,21 +236,22 @@ def test_exit_mid_group_keeps_finished_items(tmp_path, sandbox):
 
 
 def test_sys_exit_in_a_method_costs_only_that_item(tmp_path, sandbox):
+    """sys.exit in predict (which nothing else calls) ends only the item that called it."""
     sub = numpy_variant(tmp_path, "sysexit", lambda s: s.replace(
-        "\n        y_pred = self._forward(X, training=False)\n        return float(",
-        "\n        import sys\n        sys.exit(0)\n        return float(", 1))
+        "\n        y_pred = self._forward(X, training=False)\n        # <<< END OF YOUR CODE <<<\n"
+        "        return y_pred", "\n        import sys\n        sys.exit(0)\n        # <<< END OF YOUR CODE <<<", 1))
     report = grade(sub, fast=True, groups=["numpy_unit"], sandbox=sandbox)
     got = scores(report)
-    assert got["1.9"] == 0 and "exit(0)" in outputs(report)["1.9"]
-    assert all(got[f"1.{i}"] == POINTS[f"1.{i}"] for i in range(1, 9))
+    assert got["1.8"] == 0 and "exit(0)" in outputs(report)["1.8"]
+    assert all(got[i] == POINTS[i] for i in ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.9"))
 
 
 def test_missing_method_and_wrong_return_type(tmp_path, sandbox):
     """A deleted method and a method returning the wrong type cost their items, with reasons."""
     def edit(source):
         source = source.replace("    def _relu_grad(z):", "    def _relu_grad_renamed(z):", 1)
-        return source.replace("        return self._forward(X, training=False)",
-                              "        return \"probabilities\"", 1)
+        return source.replace("        y_pred = self._forward(X, training=False)\n        # <<< END OF YOUR CODE <<<\n"
+                              "        return y_pred", "        return \"probabilities\"", 1)
     sub = numpy_variant(tmp_path, "missing", edit)
     report = grade(sub, fast=True, groups=["numpy_unit"], sandbox=sandbox)
     got, out = scores(report), outputs(report)
@@ -265,7 +265,7 @@ def test_student_code_cannot_import_the_reference(tmp_path, sandbox):
     """Only the submitted files are importable: not the repository's reference solution."""
     sub = tmp_path / "sub"
     sub.mkdir()
-    source = (ROOT / "pytorch_cnn.py").read_text()
+    source = filled("pytorch_cnn.py")
     (sub / "pytorch_cnn.py").write_text(source.replace("\nimport torch\n", "\nimport torch\nimport numpy_ann\n", 1))
     report = grade(sub, fast=True, groups=["cnn_unit"], sandbox=sandbox)
     assert scores(report)["3.1"] == 0
@@ -329,19 +329,6 @@ def test_registry_refuses_a_half_registered_item(monkeypatch):
     monkeypatch.setattr("grader.rubric.ITEMS", ITEMS + (Item("9.9", "new", 1, "numpy_unit", True),))
     with pytest.raises(RuntimeError, match=r"items without a check \['9.9'\]"):
         checks.registry()
-
-
-# --------------------------------------------------------------------------- reference, full
-@pytest.mark.slow
-def test_reference_scores_42_of_42(reference_grade, tmp_path):
-    """The full grade: the handout protocol on the real data, judgements against the curves."""
-    data = json.loads(write_results(reference_grade, tmp_path / "results.json").read_text())
-    assert_valid_results(data)
-    failed = {t["number"]: t["output"] for t in data["tests"] if t["score"] != t["max_score"]}
-    assert not failed, failed
-    assert data["score"] == 42
-    assert not data["extra_data"]["flags"]
-    print(f"full grade of the reference: {reference_grade.seconds:.0f} s")
 
 
 # --------------------------------------------------------------------------- Gradescope files

@@ -23,14 +23,21 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, assert_valid_results
+from helpers import ROOT, assert_valid_results, filled_handout
 
 from grader.__main__ import main as grader_main
 from grader.report import results_json, table, write_results
 from grader.runner import grade
 from grader.sandbox import GraderError, _process_table
 
-NUMPY = (ROOT / "numpy_ann.py").read_text()
+
+def _filled_numpy():
+    from release.build import render
+
+    return render("numpy_ann.py", filled=True)
+
+
+NUMPY = _filled_numpy()  # a perfect student's numpy_ann.py: the handout filled with the reference's regions
 
 
 # --------------------------------------------------------------------------- a throwaway user
@@ -94,10 +101,10 @@ def grading_user():
 @pytest.fixture(scope="session")
 def user_sandbox(grading_user):
     """One sandbox whose children run as the throwaway user (its zygote and preflight: seconds)."""
-    from grader.runner import DEFAULT_DATA, UTILS
+    from grader.runner import DEFAULT_DATA
     from grader.sandbox import Sandbox
 
-    with Sandbox(grading_user, readable=[UTILS, DEFAULT_DATA]) as box:
+    with Sandbox(grading_user, readable=[DEFAULT_DATA]) as box:
         yield box
 
 
@@ -164,8 +171,8 @@ def test_linked_submission_file_is_not_followed(tmp_path):
 
 # --------------------------------------------------------------------------- 2. forged reports
 BROKEN = {  # a numpy_ann.py whose methods return the wrong things: its honest score is low
-    "        return np.maximum(0, z)": "        return np.zeros_like(np.asarray(z, dtype=float))",
-    "        return (np.asarray(z) > 0).astype(int)": "        return np.ones_like(np.asarray(z))",
+    "        relu = np.maximum(0, z)": "        relu = np.zeros_like(np.asarray(z, dtype=float))",
+    "        grad = (np.asarray(z) > 0).astype(int)": "        grad = np.ones_like(np.asarray(z))",
     "        return float(-np.sum(y_true * np.log(np.clip(y_pred, 1e-12, 1.0))) / y_true.shape[0])":
         "        return 0.0",
     "        return a2\n": "        return np.zeros_like(a2)\n",
@@ -243,10 +250,13 @@ class NumpyANN:
 
 if __name__ == "__main__":
     import utils
-    split = utils.load_handout_data()
+    from sklearn.model_selection import train_test_split
+    X_train, y_train, X_test, y_test = utils.load_mnist_f()
+    X_train, X_val, y_train, y_val = train_test_split(X_train, y_train, train_size=2000, test_size=200,
+                                                      random_state=42)
+    X_train, y_train = X_train.reshape(2000, -1) / 255, np.eye(10)[y_train]
     model = NumpyANN(784, 64, 10, 0.01)
-    model.train(*split[:4], epochs=250, batch_size=64)
-    print("accuracy", model.accuracy(split.X_test, split.y_test))
+    model.train(X_train, y_train, X_val, y_val, epochs=250, batch_size=64)
 """
 
 
@@ -361,8 +371,7 @@ def run_autograder(tmp_path, submission_files=(), **env_overrides):
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "source").symlink_to(ROOT)
     (tmp_path / "submission").mkdir()
-    for name in submission_files:
-        (tmp_path / "submission" / name).write_bytes((ROOT / name).read_bytes())
+    filled_handout(tmp_path / "submission", submission_files)
     env = dict(os.environ, AUTOGRADER_ROOT=str(tmp_path), AUTOGRADER_PYTHON=sys.executable, GRADER_BUDGET="300")
     env.update(env_overrides)
     return subprocess.run(["bash", str(ROOT / "grader" / "gradescope" / "run_autograder")], env=env,
@@ -393,7 +402,7 @@ def test_run_autograder_as_root_never_drops_the_user(tmp_path, grading_user):
 # --------------------------------------------------------------------------- 5. text that breaks reports
 def test_surrogates_and_control_characters_do_not_break_the_report(tmp_path, sandbox):
     """Issue 12.5: error messages and output holding lone surrogates, NULs and escapes."""
-    source = NUMPY.replace("        return np.maximum(0, z)",
+    source = NUMPY.replace("        relu = np.maximum(0, z)",
                            "        print('\\udcff\\x00\\x1b[2J' * 1000)\n"
                            "        raise ValueError('bad \\udcff byte \\ud800 \\x00')", 1)
     sub = tmp_path / "sub"

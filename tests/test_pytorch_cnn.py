@@ -6,7 +6,6 @@ Training tests use a handful of random images so they stay fast.
 import inspect
 import random
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ import torch
 from helpers import LINE, modes, same_state, script_run, state
 from torch import nn
 
-import pytorch_cnn
 from pytorch_cnn import PyTorchCNN, random_flip_shift
 
 
@@ -28,7 +26,7 @@ def toy_images(n=24, k=10, seed=0):
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-FAST = dict(epochs=2, learning_rate=0.003, batch_size=8, augment=True, verbose=False)
+FAST = dict(epochs=2, learning_rate=0.003, batch_size=8, augment=True, verbose=False)  # for fit()
 
 
 # ---------------------------------------------------------------------- architecture
@@ -141,65 +139,109 @@ def test_random_flip_shift_is_repeatable_from_its_generator():
 # ---------------------------------------------------------------------- training
 def test_train_signature_keeps_the_handout_order_and_defaults():
     sig = inspect.signature(PyTorchCNN.train).parameters
-    assert list(sig)[:8] == ["self", "X_train", "y_train", "X_val", "y_val", "epochs",
-                             "learning_rate", "batch_size"]
-    assert (sig["epochs"].default, sig["learning_rate"].default, sig["batch_size"].default) == (10, 0.001, None)
+    assert list(sig)[:7] == ["self", "X_train", "y_train", "X_val", "y_val", "epochs", "learning_rate"]
+    assert (sig["epochs"].default, sig["learning_rate"].default) == (10, 0.001)
+    assert all(p.kind == p.KEYWORD_ONLY for p in list(sig.values())[7:])
 
 
-def test_train_uses_adam_and_records_metrics(capsys):
+def test_train_is_the_skeletons_full_batch_adam_loop(capsys):
+    """One Adam step on the whole training set per epoch; its train metrics are the step's own
+    (training mode), the validation metrics an eval-mode pass; a progress line every epoch."""
+    X, y, Y = toy_images(n=12)
+    Xv, yv, Yv = toy_images(n=6, seed=1)
+    model, replica = PyTorchCNN(random_seed=3), PyTorchCNN(random_seed=3)
+    torch.manual_seed(0)
+    model.train(X, Y, Xv, Yv, epochs=3, learning_rate=0.01)
+    torch.manual_seed(0)  # the same dropout draws
+    optimizer = torch.optim.Adam(replica.model.parameters(), lr=0.01)
+    losses = []
+    for _ in range(3):
+        replica.model.train()
+        optimizer.zero_grad()
+        loss = nn.CrossEntropyLoss()(replica.model(X), Y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert same_state(state(model), state(replica))
+    m = model.train_val_metrics
+    assert m["train_losses"] == pytest.approx(losses, rel=1e-6)
+    assert m["val_accs"][-1] == pytest.approx(model.accuracy(Xv, Yv))  # a float32 mean
+    with torch.no_grad():
+        assert m["val_losses"][-1] == pytest.approx(nn.CrossEntropyLoss()(model.eval()(Xv), yv).item(), rel=1e-5)
+    lines = capsys.readouterr().out.splitlines()
+    assert [LINE.match(line).group(1, 2) for line in lines] == [("1", "3"), ("2", "3"), ("3", "3")]
+
+
+def test_fit_uses_adam_and_measures_train_and_validation_alike(capsys):
+    """The recipe's curves compare: both are eval-mode passes with the plain cross-entropy,
+    although it optimises a smoothed loss with dropout on."""
     X, y, Y = toy_images()
     model = PyTorchCNN()
-    model.train(X, Y, X[:10], Y[:10], epochs=3, learning_rate=0.003, batch_size=8)
+    model.fit(X, Y, X[:10], Y[:10], epochs=3, learning_rate=0.003, batch_size=8, label_smoothing=0.1)
     m = model.train_val_metrics
     assert set(m) == {"train_losses", "train_accs", "val_losses", "val_accs"}
     assert all(len(v) == 3 and all(isinstance(x, float) for x in v) for v in m.values())
     lines = capsys.readouterr().out.splitlines()
     assert [LINE.match(line).group(1) for line in lines] == ["1", "2", "3"]
-    # Validation metrics are an eval-mode pass with the final weights.
-    assert m["val_accs"][-1] == model.accuracy(X[:10], y[:10])
-    loss = nn.CrossEntropyLoss()(model.eval()(X[:10]), y[:10]).item()
-    assert m["val_losses"][-1] == pytest.approx(loss, rel=1e-5)
+    model.eval()
+    with torch.no_grad():
+        for which, images, labels in (("train", X, y), ("val", X[:10], y[:10])):
+            plain = nn.CrossEntropyLoss()(model(images), labels).item()
+            assert m[f"{which}_losses"][-1] == pytest.approx(plain, rel=1e-5)
+            assert m[f"{which}_accs"][-1] == model.accuracy(images, labels)
 
 
-def test_full_batch_by_default_takes_one_adam_step_per_epoch(monkeypatch):
+def test_fit_measures_its_train_curve_on_a_fixed_subset_when_asked():
+    X, y, Y = toy_images()
+    seen = []
+    original = PyTorchCNN._evaluate
+    PyTorchCNN._evaluate = lambda self, X, y, **k: seen.append(len(X)) or original(self, X, y, **k)
+    try:
+        PyTorchCNN().fit(X, Y, X[:10], Y[:10], epochs=2, batch_size=8, train_eval_size=5, verbose=False)
+    finally:
+        PyTorchCNN._evaluate = original
+    assert seen == [5, 10, 5, 10]
+
+
+def test_fit_batch_size_none_takes_one_adam_step_per_epoch(monkeypatch):
     steps = []
     original = torch.optim.Adam.step
     monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: steps.append(1) or original(self, *a, **k))
     X, y, Y = toy_images()
-    PyTorchCNN().train(X, Y, X, Y, epochs=2, verbose=False)
+    PyTorchCNN().fit(X, Y, X, Y, epochs=2, batch_size=None, verbose=False)
     assert len(steps) == 2
     steps.clear()
-    PyTorchCNN().train(X, Y, X, Y, epochs=2, batch_size=10, verbose=False)
+    PyTorchCNN().fit(X, Y, X, Y, epochs=2, batch_size=10, verbose=False)
     assert len(steps) == 2 * 3  # batches of 10, 10, 4
 
 
-def test_train_learns_a_small_set():
+def test_fit_learns_a_small_set():
     X, y, Y = toy_images(n=8)
     model = PyTorchCNN()
-    model.train(X, Y, X, Y, epochs=20, learning_rate=0.01, batch_size=8, verbose=False)
+    model.fit(X, Y, X, Y, epochs=20, learning_rate=0.01, batch_size=8, verbose=False)
     assert model.accuracy(X, y) == 1.0
 
 
 def test_normalisation_uses_the_training_images_statistics():
     X, y, Y = toy_images()
     model = PyTorchCNN()
-    model.train(X, Y, X, Y, **FAST)
+    model.fit(X, Y, X, Y, **FAST)
     assert model.input_mean.item() == pytest.approx(X.mean().item())
     assert model.input_std.item() == pytest.approx(X.std().item())
     model.eval()
     with torch.no_grad():
         assert torch.equal(model(X), model.model((X - X.mean()) / X.std()))
     plain = PyTorchCNN()
-    plain.train(X, Y, X, Y, normalize=False, **FAST)
+    plain.fit(X, Y, X, Y, normalize=False, **FAST)
     assert (plain.input_mean.item(), plain.input_std.item()) == (0.0, 1.0)
 
 
 def test_one_hot_and_integer_labels_train_identically():
     X, y, Y = toy_images()
     a = PyTorchCNN()  # dropout draws from torch's global generator, seeded by __init__
-    a.train(X, Y, X, Y, **FAST)
+    a.fit(X, Y, X, Y, **FAST)
     b = PyTorchCNN()
-    b.train(X, y, X, y, **FAST)
+    b.fit(X, y, X, y, **FAST)
     assert a.train_val_metrics == b.train_val_metrics and same_state(state(a), state(b))
     assert a.accuracy(X, Y) == a.accuracy(X, y)
 
@@ -209,7 +251,7 @@ def test_training_is_deterministic_on_cpu_for_a_seed():
     runs = []
     for seed in (1, 1, 2):
         model = PyTorchCNN(random_seed=seed)
-        model.train(X, Y, X, Y, **FAST)
+        model.fit(X, Y, X, Y, **FAST)
         runs.append((model.train_val_metrics, state(model)))
     assert runs[0][0] == runs[1][0] and same_state(runs[0][1], runs[1][1])
     assert runs[0][0] != runs[2][0]
@@ -221,9 +263,21 @@ def test_training_is_deterministic_on_cpu_for_a_seed():
     (dict(y_val=torch.zeros(24, 3)), r"\(N, 10\)"),
     (dict(lr_schedule="cosine"), "lr_schedule"),
 ])
-def test_train_rejects_bad_inputs_saying_what_was_expected(bad, match):
+def test_fit_rejects_bad_inputs_saying_what_was_expected(bad, match):
     X, y, Y = toy_images()
     kwargs = dict(X_train=X, y_train=Y, X_val=X, y_val=Y, **FAST)
+    with pytest.raises(ValueError, match=match):
+        PyTorchCNN().fit(**{**kwargs, **bad})
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(X_train=torch.rand(24, 28, 28)), r"\(N, 1, 28, 28\)"),
+    (dict(y_train=torch.zeros(23, dtype=torch.long)), "24 images but there are 23 labels"),
+    (dict(y_val=torch.zeros(24, 3)), r"\(N, 10\)"),
+])
+def test_train_rejects_bad_inputs_saying_what_was_expected(bad, match):
+    X, y, Y = toy_images()
+    kwargs = dict(X_train=X, y_train=Y, X_val=X, y_val=Y, epochs=1)
     with pytest.raises(ValueError, match=match):
         PyTorchCNN().train(**{**kwargs, **bad})
 
@@ -232,7 +286,7 @@ def test_predict_in_chunks_equals_one_pass_and_accuracy_is_a_float():
     X, y, Y = toy_images(n=10)
     model = PyTorchCNN().train()
     pred = model.predict(X, batch_size=3)
-    assert not model.training
+    assert modes(model.model) == {False}  # the skeleton's predict: self.model.eval()
     assert pred.dtype == torch.long and torch.equal(pred, model.predict(X))
     with torch.no_grad():
         assert torch.equal(pred, model(X).argmax(dim=1))
@@ -241,15 +295,18 @@ def test_predict_in_chunks_equals_one_pass_and_accuracy_is_a_float():
 
 
 # ---------------------------------------------------------------------- plot, judgement
-def test_plot_saves_next_to_the_script_and_returns_fig_ax(tmp_path, monkeypatch):
-    assert pytorch_cnn.PLOT_PATH == Path(pytorch_cnn.__file__).resolve().parent / "pytorch_cnn_train_val_metrics.png"
-    monkeypatch.setattr(pytorch_cnn, "PLOT_PATH", tmp_path / "curves.png")
+def test_plot_saves_in_the_working_directory_and_returns_fig_ax(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.chdir(tmp_path)
     X, y, Y = toy_images()
     model = PyTorchCNN()
-    model.train(X, Y, X, Y, **FAST)
+    model.fit(X, Y, X, Y, **FAST)
     fig, ax = model.plot_train_val_metrics()
-    assert (tmp_path / "curves.png").stat().st_size > 0
+    assert (tmp_path / "pytorch_cnn_train_val_metrics.png").stat().st_size > 0
+    assert tuple(fig.get_size_inches()) == (12, 6) and fig._suptitle.get_text() == "Train/Val Metrics"
     assert len(ax) == 2 and list(ax[1].lines[1].get_ydata()) == model.train_val_metrics["val_accs"]
+    plt.close(fig)
 
 
 def test_report_my_judgement_is_a_constant_from_the_handout_set():
@@ -258,9 +315,9 @@ def test_report_my_judgement_is_a_constant_from_the_handout_set():
 
 # ---------------------------------------------------------------------- the real run
 @pytest.mark.slow
-def test_script_clears_the_handout_threshold(reference_grade):
-    """``python pytorch_cnn.py``, as the grader's full grade of the reference ran it."""
-    code, out = script_run(reference_grade, "pytorch_cnn")
+def test_script_clears_the_handout_threshold(reference_runs):
+    """``python pytorch_cnn.py``, in a folder of its own."""
+    code, out = script_run(reference_runs, "pytorch_cnn")
     assert code == 0, out
     assert re.search(r"Doctests: (\d+) of \1 passed", out), out
     acc = float(re.search(r"200 handout test images: ([\d.]+)", out).group(1))
@@ -271,8 +328,8 @@ def test_script_clears_the_handout_threshold(reference_grade):
 
 
 @pytest.mark.slow
-def test_judgement_agrees_with_diagnose_fit_on_the_default_run(reference_grade):
-    code, out = script_run(reference_grade, "pytorch_cnn")
+def test_judgement_agrees_with_diagnose_fit_on_the_default_run(reference_runs):
+    code, out = script_run(reference_runs, "pytorch_cnn")
     said, read = re.search(r"My judgement: (\w+) \(utils.diagnose_fit reads this run as: (\w+)\)",
                            out).groups()
     assert said == PyTorchCNN().report_my_judgement() == read, out

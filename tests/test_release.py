@@ -16,8 +16,8 @@ from helpers import ROOT
 
 from release import build as release_build
 from release import check as release_check
-from release.build import MarkerError, render, segments, write_handout
-from release.contract import CONTRACT, FILES
+from release.build import LayoutError, MarkerError, render, render_utils, segments, write_handout
+from release.contract import CONTRACT, FILES, REGION, REGIONS
 
 
 def test_the_handout_has_the_contract_and_the_reference_extends_it():
@@ -26,7 +26,7 @@ def test_the_handout_has_the_contract_and_the_reference_extends_it():
 
 def test_a_signature_that_breaks_the_contract_is_caught(monkeypatch):
     contract = {name: dict(methods) for name, methods in CONTRACT.items()}
-    contract["numpy_ann.py"]["NumpyANN.train"] = ("(self, X_train, y_train, epochs)", "student")
+    contract["numpy_ann.py"]["NumpyANN.train"] = ("(self, X_train, y_train, epochs)", [REGION])
     monkeypatch.setattr(release_check, "CONTRACT", contract)
     problems = release_check._reference_extends_the_contract("numpy_ann.py")
     assert problems and "does not start with the contract's" in problems[0]
@@ -39,15 +39,51 @@ def test_no_solution_line_reaches_the_handout_and_a_leak_is_caught(monkeypatch):
     assert any("self._relu(z1)" in leak or "np.maximum(0, z)" in leak for leak in leaks)
 
 
+def test_the_handout_has_the_skeletons_regions():
+    """The course's skeleton has 14, 13 and 2 regions; the handout adds one, for the body of
+    NumpyANN._cross_entropy that students write without a marked region there."""
+    assert REGIONS == {"numpy_ann.py": 14 + 1, "pytorch_ann.py": 13, "pytorch_cnn.py": 2}
+    assert CONTRACT["numpy_ann.py"]["NumpyANN._cross_entropy"][1] == [REGION]
+
+
 @pytest.mark.parametrize("name", FILES)
 def test_every_region_is_a_placeholder_and_reference_only_code_is_gone(name):
     handout = render(name)
     regions = sum(1 for line in handout.splitlines() if line.strip() == "# >>> YOUR CODE HERE >>>")
-    assert regions == sum(1 for _, kind in CONTRACT[name].values() if kind == "student")
+    assert regions == REGIONS[name]
     assert handout.count("raise NotImplementedError(") == regions
-    for word in ("argparse", "--full", "callback", "REFERENCE ONLY", "_check_X", "def main(", "def run("):
+    for word in ("argparse", "--full", "callback", "REFERENCE ONLY", "_check_X", "def main(", "def run(",
+                 "def fit(", "utils."):
         assert word not in handout, word
     assert 'if __name__ == "__main__":' in handout and "doctest.testmod(optionflags=doctest.ELLIPSIS)" in handout
+
+
+@pytest.mark.parametrize("edit, method", [
+    # a region's marks removed: its code becomes provided code, one region too few
+    (lambda s: s.replace("        # >>> YOUR CODE HERE >>>\n        dz1 =", "        dz1 =", 1).replace(
+        "self._relu_grad(self.z1)  # (m, h)\n        # <<< END OF YOUR CODE <<<\n",
+        "self._relu_grad(self.z1)  # (m, h)\n", 1), "NumpyANN._backward"),
+    # provided code changed: the skeleton prints the progress every 10th epoch
+    (lambda s: s.replace("            if (epoch + 1) % 10 == 0:\n", "            if (epoch + 1) % 5 == 0:\n", 1),
+     "NumpyANN.train"),
+])
+def test_a_reference_whose_marks_break_the_layout_is_refused(edit, method):
+    source = (ROOT / "numpy_ann.py").read_text()
+    assert edit(source) != source
+    with pytest.raises(LayoutError, match=rf"numpy_ann.py: {method}"):
+        render("numpy_ann.py", reference_text=edit(source))
+
+
+def test_the_students_utils_offers_the_skeletons_helpers_and_reads_no_curves():
+    text = render_utils()
+    assert release_check.utils_problems(text) == []
+    for word in ("diagnose_fit", "accepted_judgements", "THRESHOLDS", "def report_run", "train_val_metrics"):
+        assert word not in text, word
+    assert release_check.utils_problems((ROOT / "utils.py").read_text())  # the reference's own would leak
+    namespace = {"__file__": str(ROOT / "handout_utils.py"), "__name__": "handout_utils"}
+    exec(compile(text, "utils.py", "exec"), namespace)  # noqa: S102 - our own rendered file
+    assert {"print_red", "print_green", "print_yellow", "print_blue", "assert_greater_equal",
+            "assert_less_equal", "load_mnist_f", "FashionMNISTError"} <= set(namespace)
 
 
 def test_the_filled_handout_holds_the_reference_regions_and_only_those():
@@ -82,7 +118,7 @@ def test_build_writes_the_handout_folder_and_zip(tmp_path):
                  ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")}
     assert names == expected
     handout = tmp_path / "dist" / "handout"
-    assert (handout / "utils.py").read_bytes() == (ROOT / "utils.py").read_bytes()
+    assert (handout / "utils.py").read_text() == render_utils()
     requirements = (handout / "requirements.txt").read_text()
     assert "numpy==" in requirements and "torch==" in requirements and "pytest" not in requirements
     readme = (handout / "README.md").read_text()
@@ -90,8 +126,7 @@ def test_build_writes_the_handout_folder_and_zip(tmp_path):
 
 
 def test_the_bare_numpy_file_imports_quietly_and_reports_failing_doctests(tmp_path):
-    write_handout(tmp_path)
-    (tmp_path / "utils.py").write_bytes((ROOT / "utils.py").read_bytes())
+    write_handout(tmp_path, utils=True)
     done = subprocess.run([sys.executable, "-c", "import numpy_ann"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0 and not done.stdout and not done.stderr
     done = subprocess.run([sys.executable, "numpy_ann.py"], cwd=tmp_path, capture_output=True, text=True,
