@@ -328,3 +328,13 @@ def test_a_flag_when_most_pairs_share_nothing():
     assert median == 0 and [p.score for p in pairs if p.flagged] == [0.95]
     pairs, _, above = flag(scores_pairs([0.3] * 12))
     assert not any(p.flagged for p in pairs) and above is None
+
+
+def test_a_boilerplate_folder_without_python_files_is_refused(tmp_path, capsys):
+    """Otherwise nothing would be left out, silently, and every pair would look alike."""
+    (tmp_path / "empty").mkdir()
+    for folder in (tmp_path / "empty", tmp_path / "missing"):
+        with pytest.raises(SystemExit) as exit_:
+            main([str(tmp_path), "--out", str(tmp_path / "out"), "--boilerplate", str(folder)])
+        assert exit_.value.code == 2 and "no folder holding .py files" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
