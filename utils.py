@@ -39,7 +39,8 @@ __all__ = [
     "print_blue", "assert_greater_equal", "assert_less_equal", "load_mnist_f",
     "get_device", "describe_device", "Split", "preprocess", "handout_split", "full_split",
     "load_handout_data", "load_test_set", "progress_line", "EpochProgress", "run_doctests",
-    "report_run", "class_indices", "one_hot", "plot_train_val_metrics", "diagnose_fit", "accepted_judgements",
+    "report_run", "class_indices", "one_hot", "plot_train_val_metrics", "FIT_RULE", "JUDGEMENT_RULE", "diagnose_fit",
+    "accepted_judgements",
 ]
 # <<< REFERENCE ONLY <<<
 
@@ -654,8 +655,17 @@ def plot_train_val_metrics(metrics, path=None, title="Train/Val Metrics"):
     return fig, ax
 
 
-def diagnose_fit(train_val_metrics, min_train_acc=0.85, max_gap=0.08, max_val_loss_rise=0.10,
-                 window=3) -> str:
+# diagnose_fit's thresholds, and the rule in words: the grader's feedback on the judgement items
+# and the students' README state it, since the students' utils.py has no diagnose_fit.
+FIT_RULE = {"min_train_acc": 0.85, "max_gap": 0.08, "max_val_loss_rise": 0.10, "window": 3}
+JUDGEMENT_RULE = (f"on the curves smoothed over {FIT_RULE['window']} epochs: underfitting when the final train "
+                  f"accuracy is below {FIT_RULE['min_train_acc']}; otherwise overfitting when it exceeds the "
+                  f"validation accuracy by more than {FIT_RULE['max_gap']}, or when the validation loss ends more "
+                  f"than {FIT_RULE['max_val_loss_rise']:.0%} above its lowest; otherwise generalizing")
+
+
+def diagnose_fit(train_val_metrics, min_train_acc=FIT_RULE["min_train_acc"], max_gap=FIT_RULE["max_gap"],
+                 max_val_loss_rise=FIT_RULE["max_val_loss_rise"], window=FIT_RULE["window"]) -> str:
     """Read a run's curves: ``"underfitting"``, ``"overfitting"`` or ``"generalizing"``.
 
     The rules, applied to the curves smoothed by a moving mean over ``window`` epochs
@@ -714,7 +724,8 @@ def _smoothed_ends(train_val_metrics, window) -> dict:
 
 
 def accepted_judgements(train_val_metrics, n_train=SPLIT_SIZES["train"], n_val=SPLIT_SIZES["val"],
-                        min_train_acc=0.85, max_gap=0.08, max_val_loss_rise=0.10, window=3):
+                        min_train_acc=FIT_RULE["min_train_acc"], max_gap=FIT_RULE["max_gap"],
+                        max_val_loss_rise=FIT_RULE["max_val_loss_rise"], window=FIT_RULE["window"]):
     """Every judgement the curves do not clearly contradict, :func:`diagnose_fit`'s first.
 
     A reading is accepted when :func:`diagnose_fit` gives it with each threshold moved by

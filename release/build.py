@@ -29,7 +29,6 @@ from __future__ import annotations
 import ast
 import re
 import shutil
-import textwrap
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -350,32 +349,51 @@ def build(out="dist") -> Path:
 
 
 def student_requirements() -> str:
-    """requirements-course.txt with every package pinned to constraints.txt's version."""
+    """requirements-course.txt, plus pytest for the public tests, every package pinned to
+    constraints.txt's version. (Gradescope installs requirements-course.txt only.)"""
     pins = {}
     for line in (ROOT / "constraints.txt").read_text().splitlines():
         if "==" in line and not line.startswith("#"):
             name, version = line.split("#")[0].strip().split("==")
             pins[name.lower()] = version
-    lines = ["# The course's packages, at the versions the autograder uses (Python 3.11):",
+    lines = ["# The course's packages, at the versions the autograder uses (Python 3.11), and pytest for",
+             "# the public tests:",
              "#     python -m pip install -r requirements.txt"]
-    for line in (ROOT / "requirements-course.txt").read_text().splitlines():
+    for line in [*(ROOT / "requirements-course.txt").read_text().splitlines(), "pytest"]:
         name = re.split(r"[<>=!~ ]", line.strip(), maxsplit=1)[0]
         if name and not line.startswith("#"):
             lines.append(f"{name}=={pins[name.lower()]}")
     return "\n".join(lines) + "\n"
 
 
+def rubric_table() -> str:
+    """The student README's rubric: one row per item, from ``grader/rubric.py`` (id, name, points,
+    public or hidden) and the one-line docstring of the item's check (what it proves)."""
+    from grader.checks import registry
+    from grader.rubric import ITEMS
+
+    checks = registry()
+
+    def cell(text):
+        return " ".join(str(text).split()).replace("|", "\\|")
+    rows = ["| item | what | points | shown | what the autograder checks |", "| --- | --- | ---: | --- | --- |"]
+    rows += [f"| {item.id} | {cell(item.name)} | {item.points} | {'public' if item.public else 'hidden'} | "
+             f"{cell(checks[item.id].__doc__)} |" for item in ITEMS]
+    return "\n".join(rows)
+
+
 def student_readme() -> str:
     """README.md for students, from release/README.student.md with the handout's facts filled in."""
     import importlib.util
 
-    from grader.rubric import ITEMS
+    from grader.rubric import TOTAL_POINTS
+
+    from .contract import REGIONS
 
     spec = importlib.util.spec_from_file_location("release_utils", ROOT / "utils.py")
     facts = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(facts)
-    public = ", ".join(i.id for i in ITEMS if i.public)
-    hidden = ", ".join(i.id for i in ITEMS if not i.public)
     t = facts.THRESHOLDS
-    return textwrap.dedent((HERE / "README.student.md").read_text()).format(
-        numpy=t["numpy_ann"], ann=t["pytorch_ann"], cnn=t["pytorch_cnn"], public=public, hidden=hidden)
+    return (HERE / "README.student.md").read_text().format(
+        numpy=t["numpy_ann"], ann=t["pytorch_ann"], cnn=t["pytorch_cnn"], regions=sum(REGIONS.values()),
+        total=TOTAL_POINTS, rubric=rubric_table(), rule=facts.JUDGEMENT_RULE)

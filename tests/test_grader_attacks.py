@@ -346,9 +346,16 @@ def test_user_that_is_root_or_unknown_is_refused(tmp_path):
 
 
 def hidden_python(tmp_path) -> Path:
-    """This Python, behind a directory only root can enter."""
+    """This Python, with its packages, behind a directory only root can enter.
+
+    In a virtual environment the environment itself is linked (a lone link to its python
+    would lose the environment's packages: Python finds them through ``pyvenv.cfg`` beside
+    the path it was started by)."""
     vault = tmp_path / "vault"
     vault.mkdir(mode=0o700)
+    if sys.prefix != sys.base_prefix:
+        (vault / "env").symlink_to(sys.prefix, target_is_directory=True)
+        return vault / "env" / Path(sys.executable).relative_to(sys.prefix)
     link = vault / "python"
     link.symlink_to(sys.executable)
     return link

@@ -1,5 +1,5 @@
 """The tree is lint-clean under the project's ruff configuration (pyproject.toml)."""
-import shutil
+import importlib.util
 import subprocess
 import sys
 
@@ -8,9 +8,11 @@ from helpers import ROOT
 
 
 def test_ruff_finds_nothing():
-    ruff = shutil.which("ruff") or pytest.fail("ruff is not installed: pip install -r requirements.txt")
-    done = subprocess.run([ruff, "check", "--output-format", "concise", "."], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    """``python -m ruff`` with this interpreter: the environment's own ruff, not whatever is on PATH."""
+    if importlib.util.find_spec("ruff") is None:
+        pytest.fail(f"ruff is not installed in {sys.prefix}: {sys.executable} -m pip install -r requirements.txt")
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise", "."], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -177,13 +177,18 @@ def judge_answer(ctx, answer, raw_metrics):
              f"validation loss {m['val_losses'][-1]:.3f} (lowest {min(m['val_losses']):.3f}) over "
              f"{len(m['train_accs'])} epochs")
     if len(accepted) > 1:
-        reading = (f"utils.diagnose_fit reads them as {accepted[0]!r}, but they lie within one standard error (200 "
-                   f"validation images) of its boundary, so {' and '.join(repr(a) for a in accepted)} are "
-                   f"{'both' if len(accepted) == 2 else 'all'} accepted")
+        reading = (f"the rule ({judgement_rule(ctx)}) reads them as {accepted[0]!r}, but they lie within one "
+                   f"standard error ({sizes['val']} validation images) of its boundary, so "
+                   f"{' and '.join(repr(a) for a in accepted)} are {'both' if len(accepted) == 2 else 'all'} accepted")
     else:
-        reading = f"utils.diagnose_fit reads them as {accepted[0]!r}, clear of its boundaries' noise"
+        reading = f"the rule ({judgement_rule(ctx)}) reads them as {accepted[0]!r}, clear of its boundaries' noise"
     return [Part(1, "report_my_judgement() matches your run's curves", answer in accepted,
                  f"your answer is {answer!r}; your run's curves: {facts}; {reading}")]
+
+
+def judgement_rule(ctx) -> str:
+    """The rule the judgements are read by, in words (the students' README states it too)."""
+    return ctx.facts.JUDGEMENT_RULE
 
 
 def word(value) -> str:
