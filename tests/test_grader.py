@@ -164,6 +164,15 @@ def test_nested_folder_and_foreign_utils(tmp_path, sandbox):
     assert all(scores(report)[f"1.{i}"] == POINTS[f"1.{i}"] for i in range(1, 10))
 
 
+def test_student_code_runs_against_the_students_utils(tmp_path, sandbox):
+    """The scratch's utils.py is the handout's (what students ran), not the judge's."""
+    check = ("import utils\nassert hasattr(utils, 'load_mnist_f') and hasattr(utils, 'print_green')\n"
+             "assert not hasattr(utils, 'diagnose_fit') and not hasattr(utils, 'THRESHOLDS')\n")
+    sub = numpy_variant(tmp_path, "utils", lambda s: after_imports(s, check))
+    report = grade(sub, fast=True, groups=["numpy_unit"], sandbox=sandbox)
+    assert scores(report)["1.1"] == 3, outputs(report)["1.1"]
+
+
 def test_syntax_error(tmp_path, sandbox):
     sub = numpy_variant(tmp_path, "syntax", lambda s: s.replace("def _relu(z):", "def _relu(z)", 1))
     report = grade(sub, fast=True, sandbox=sandbox)
@@ -343,7 +352,8 @@ def test_build_zip_has_gradescope_layout(tmp_path):
                    timeout=120)
     names = set(zipfile.ZipFile(out).namelist())
     assert {"setup.sh", "run_autograder", "utils.py", "requirements.txt", "constraints.txt",
-            "grader/__main__.py", "grader/probe.py", "grader/sandbox.py", "grader/runner.py"} <= names
+            "grader/__main__.py", "grader/probe.py", "grader/sandbox.py", "grader/runner.py",
+            "release/build.py", "release/contract.py", "release/skeleton/utils.py"} <= names
     assert {f"data/FashionMNIST/raw/{n}-ubyte.gz" for n in
             ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")} <= names
     assert not names & set(REFERENCE_FILES)

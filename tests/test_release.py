@@ -6,10 +6,10 @@ would catch the fault); the slow one runs the whole ``python -m release check``,
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 from helpers import ROOT
@@ -92,6 +92,22 @@ def test_the_filled_handout_holds_the_reference_regions_and_only_those():
     assert "_check_Xy" not in filled and "FloatingPointError" not in filled  # nested reference-only parts
 
 
+def test_the_student_readme_rubric_is_the_graders():
+    """One row per rubric item, in order: its id, name, points, public or hidden (public exactly
+    when Gradescope shows it at once) and its check's own statement of what it proves."""
+    from grader.checks import registry
+    from grader.rubric import ITEMS, TOTAL_POINTS
+
+    readme = release_build.student_readme()
+    rows = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in readme.splitlines()
+            if re.match(r"^\| \d+\.\d+ \|", line)]
+    checks = registry()
+    assert rows == [[i.id, i.name, str(i.points), "public" if i.public else "hidden",
+                     " ".join(checks[i.id].__doc__.split())] for i in ITEMS]
+    assert sum(int(r[2]) for r in rows) == TOTAL_POINTS == 42 and f"({TOTAL_POINTS} points)" in readme
+    assert "utils.diagnose_fit" not in readme and "generalizing" in readme  # the rule, in words
+
+
 def test_unclosed_and_stray_marks_are_errors(tmp_path):
     bad = tmp_path / "numpy_ann.py"
     for text in ("def f():\n    # >>> YOUR CODE HERE >>>\n    return 1\n",
@@ -120,9 +136,9 @@ def test_build_writes_the_handout_folder_and_zip(tmp_path):
     handout = tmp_path / "dist" / "handout"
     assert (handout / "utils.py").read_text() == render_utils()
     requirements = (handout / "requirements.txt").read_text()
-    assert "numpy==" in requirements and "torch==" in requirements and "pytest" not in requirements
+    assert "numpy==" in requirements and "torch==" in requirements and "\npytest==" in requirements
     readme = (handout / "README.md").read_text()
-    assert "≥ 0.77" in readme and "≥ 0.85" in readme and "Hidden" in readme and "{" not in readme
+    assert "≥ 0.77" in readme and "≥ 0.85" in readme and "**hidden**" in readme and "{" not in readme
 
 
 def test_the_bare_numpy_file_imports_quietly_and_reports_failing_doctests(tmp_path):
@@ -145,11 +161,14 @@ def test_release_check_proves_the_handout(tmp_path):
 
 
 def test_the_gradescope_zip_and_the_handout_ship_the_same_sources(tmp_path):
-    """utils.py, the course's requirements and the data come from the same files in both zips."""
+    """The students' utils.py (rendered by the release package the zip ships), the course's
+    requirements and the data come from the same files in both zips; only the handout adds
+    pytest, for its public tests."""
     script = (ROOT / "grader" / "gradescope" / "build_zip.sh").read_text()
-    for source in ("utils.py", "requirements-course.txt", "constraints.txt", "data/FashionMNIST/raw"):
+    for source in ("utils.py", "release", "requirements-course.txt", "constraints.txt", "data/FashionMNIST/raw"):
         assert source in script
-    assert release_build.student_requirements().count("==") == len(
-        [line for line in (ROOT / "requirements-course.txt").read_text().splitlines()
-         if line.strip() and not line.startswith("#")])
-    assert Path(release_build.__file__).parent.name == "release"
+    course = [line.split(">")[0] for line in (ROOT / "requirements-course.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    pinned = [line.split("==")[0] for line in release_build.student_requirements().splitlines() if "==" in line]
+    assert pinned == [*course, "pytest"]
+    assert "pytest" not in (ROOT / "grader" / "gradescope" / "setup.sh").read_text()

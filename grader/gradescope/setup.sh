@@ -24,12 +24,14 @@ uv venv --seed --python "$PYTHON_VERSION" /autograder/venv
     -r requirements-course.txt -c constraints.txt
 
 # Who may read what: the student's code runs as nobody. It must be able to run Python and
-# read utils.py and the data (its script loads them), and nothing of the grader: the judge
-# and its expected values stay root-only (the sandbox's zygote, root, loads what children need).
+# read the data (its script loads it), and nothing of the grader: the judge, its expected
+# values and its utils.py (the reference's) stay root-only. The students' utils.py is written
+# into each scratch folder by the grader (root), and the sandbox's zygote, root, loads what
+# children need.
 chmod a+rx /autograder
-chmod -R a+rX /opt/python /autograder/venv /autograder/source/data /autograder/source/utils.py
+chmod -R a+rX /opt/python /autograder/venv /autograder/source/data
 chmod 711 /autograder/source
-chmod -R go-rwx /autograder/source/grader
+chmod -R go-rwx /autograder/source/grader /autograder/source/release /autograder/source/utils.py
 chmod -R go-w /autograder/source
 
 # Fail the build now, not at grading time, if the data or the packages are broken, or if
