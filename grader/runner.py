@@ -20,9 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import facts
-from .checks import registry
-from .checks.common import RUN, Fail, NotGraded, Part, _text, short
+from . import cases, facts
+from .checks import common, registry
+from .checks.common import RUN, Fail, NotGraded, Part, _text, lines, short
 from .rubric import GROUPS, ITEM_BY_ID, ITEMS, SUBMISSION_FILES, UNIT_GROUP, VISIBILITIES, Item
 from .sandbox import GraderError, Sandbox
 from .submission import collect
@@ -33,6 +33,16 @@ UTILS = facts.UTILS
 DEFAULT_DATA = ROOT / "data" / "FashionMNIST" / "raw"
 BUDGET_RESERVE = 5.0          # seconds kept back from the budget to judge and write the results
 HANDOUT_TOLERANCE = 1e-5      # how far a script's training images may be from the handout's (float32 vs 64)
+
+
+def _signatures() -> dict:
+    """The handout's signatures (release/contract.py), for messages about a call's arguments."""
+    from release.contract import CONTRACT
+
+    return {qualname: signature for methods in CONTRACT.values() for qualname, (signature, _) in methods.items()}
+
+
+common.SIGNATURES.update(_signatures())
 
 
 @dataclass
@@ -77,7 +87,9 @@ class RunObservation:
 
 
 class Context:
-    """What checks may ask for: the mode, the handout's facts, torch, the test labels."""
+    """What checks may ask for: the mode, the handout's facts, each item's case, torch, the test
+    labels. (The handout's public tests give the same checks a context of their own, with the
+    public cases frozen: ``grader/local.py``.)"""
 
     def __init__(self, fast: bool, data_dir: Path, shift=(0, 1)):
         self.fast, self.data_dir, self.shift = fast, data_dir, tuple(shift)
@@ -86,6 +98,18 @@ class Context:
         self.measurements: dict = {}
         self.reused: dict = {}  # run group -> RunObservation from an earlier grade
         self._labels = None
+
+    @staticmethod
+    def case(item_id):
+        """The inputs and expected values of ``item_id`` (``grader/cases.py``, the grader's variant)."""
+        return cases.make(item_id, "grader")
+
+    @staticmethod
+    def model_outputs(r, session, index, X, modules, linears):
+        """What the student's ``self.model`` computes on ``X`` with the given Linear weights: the
+        judge's own evaluation of the reported layers (``r[session, index]``, the child's own
+        ``self.model(X)``, is not trusted here)."""
+        return cases.model_outputs(X, modules, linears)
 
     @property
     def torch(self):
@@ -160,6 +184,8 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
     results: dict[str, ItemResult] = {}
     pending: dict[str, dict] = {}  # exec group -> item id -> (generator, plan)
 
+    if any(GROUPS[g].torch and f"{GROUPS[g].module}.py" in found.files for g in wanted):
+        _require_torch()  # before planning: some cases draw their expected weights with torch
     for item in ITEMS:
         module = GROUPS[item.group].module
         if item.group not in wanted:
@@ -188,8 +214,6 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
     try:
         if any(GROUPS[g].run for g in pending):
             ctx.test_labels  # noqa: B018 - refuse now, before any child runs, if the data is unusable
-        if any(GROUPS[g].torch for g in pending):
-            _require_torch()
         if pending:
             sandbox.start()  # here, before the worker threads, and refusing early if it cannot
         order = [g for g in GROUPS if g in pending]
@@ -402,7 +426,7 @@ def finish(item, outcome) -> ItemResult:
     score = round(item.points * earned / total, 2)
     failed = next((p for p in parts if not p.passed), None)
     why = "all checks passed" if failed is None else (failed.detail or failed.label)
-    return ItemResult(item, score, "\n".join(p.line() for p in parts), _text(why, 120))
+    return ItemResult(item, score, lines(parts), _text(why, 120))
 
 
 def zero(item, output, why, timed_out=False) -> ItemResult:

@@ -326,15 +326,88 @@ def write_handout(dest, filled: bool = False, utils: bool = False) -> Path:
     return dest
 
 
+# The grader's modules the public tests run, copied into the handout's tests/autograder/: the
+# probe, the checks (comparisons, messages, hints) and the local runner; not grader/cases.py,
+# which computes the expected values, nor the judge of the script runs.
+SHIPPED_TESTS = ("probe.py", "local.py", "checks/__init__.py", "checks/common.py", "checks/part1.py",
+                 "checks/part2.py", "checks/part3.py")
+TESTS_TEMPLATE = HERE / "handout_tests"
+
+
+def public_items() -> list[dict]:
+    """Every rubric item, as the public tests describe it."""
+    from grader.rubric import GROUPS, ITEMS
+
+    return [dict(id=i.id, name=i.name, points=i.points, public=i.public, script=GROUPS[i.group].run and not i.judgement,
+                 unit=not GROUPS[i.group].run, module=GROUPS[i.group].module, cls=GROUPS[i.group].cls,
+                 torch=GROUPS[i.group].torch) for i in ITEMS]
+
+
+def public_data() -> dict:
+    """``tests/public.json``: the items, the public unit items' cases (the public variant of
+    ``grader/cases.py``, frozen: inputs and expected values, other draws than the grader's) and
+    the handout's signatures."""
+    from grader import cases
+    from grader.probe import encode
+
+    items = public_items()
+    tested = [i["id"] for i in items if i["public"] and i["unit"]]
+    signatures = {qualname: sig for methods in CONTRACT.values() for qualname, (sig, _) in methods.items()}
+    return {"items": items, "tested": tested, "signatures": signatures,
+            "cases": {item_id: encode(cases.make(item_id, "public")) for item_id in tested}}
+
+
+def public_tests_source(data) -> str:
+    """``tests/test_public.py``: one test per public unit item, named after it (``test_1_5_...``)."""
+    from grader.checks import registry
+
+    checks = registry()
+    out = ['"""The public items that test your methods, as the autograder checks them (see README.md).',
+           "", "Written by ``python -m release build``; do not edit. Run ``python -m pytest`` in the handout folder.",
+           '"""', "from pathlib import Path", "", "from autograder import local", "",
+           'HERE = Path(__file__).resolve().parent',
+           'DATA = local.load(HERE / "public.json")', "HANDOUT = HERE.parent  # where your files are"]
+    for item in data["items"]:
+        if item["id"] in data["tested"]:
+            slug = re.sub(r"[^a-z0-9]+", "_", item["name"].lower()).strip("_")
+            out += ["", "", f"def test_{item['id'].replace('.', '_')}_{slug}():",
+                    f'    """{item["id"]} ({item["points"]} points): {" ".join(checks[item["id"]].__doc__.split())}"""',
+                    f'    local.check_item("{item["id"]}", DATA, HANDOUT)']
+    return "\n".join(out) + "\n"
+
+
+def write_public_tests(dest) -> Path:
+    """The handout's public tests: ``tests/`` (the shipped checks, their data, the tests) and
+    ``pytest.ini``; return ``dest``."""
+    import json
+
+    dest = Path(dest)
+    tests, package = dest / "tests", dest / "tests" / "autograder"
+    if tests.exists():
+        shutil.rmtree(tests)
+    for name in SHIPPED_TESTS:
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / "grader" / name, package / name)
+    (package / "__init__.py").write_text('"""The autograder\'s checks of the public items, shipped with the handout '
+                                         '(from the grader\'s own code)."""\n')
+    data = public_data()
+    (tests / "public.json").write_text(json.dumps(data, separators=(",", ":")) + "\n")
+    (tests / "test_public.py").write_text(public_tests_source(data))
+    shutil.copyfile(TESTS_TEMPLATE / "conftest.py", tests / "conftest.py")
+    shutil.copyfile(TESTS_TEMPLATE / "pytest.ini", dest / "pytest.ini")
+    return dest
+
+
 def build(out="dist") -> Path:
-    """``dist/handout/`` (the three files, utils.py, requirements.txt, the data, README.md) and
-    ``dist/handout.zip`` (the same, in a folder ``handout/``). Returns the zip's path."""
+    """``dist/handout/`` (the three files, utils.py, the public tests, requirements.txt, the data,
+    README.md) and ``dist/handout.zip`` (the same, in a folder ``handout/``). Returns the zip's path."""
     out = Path(out)
     handout = out / "handout"
     if handout.exists():
         shutil.rmtree(handout)
     write_handout(handout)
     (handout / "utils.py").write_text(render_utils())
+    write_public_tests(handout)
     (handout / "requirements.txt").write_text(student_requirements())
     shutil.copytree(ROOT / "data" / "FashionMNIST" / "raw", handout / "data" / "FashionMNIST" / "raw",
                     ignore=shutil.ignore_patterns("*-ubyte"))  # the .gz files only
@@ -343,7 +416,7 @@ def build(out="dist") -> Path:
     archive.unlink(missing_ok=True)
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
         for path in sorted(handout.rglob("*")):
-            if path.is_file():
+            if path.is_file() and "__pycache__" not in path.parts:
                 z.write(path, Path("handout") / path.relative_to(handout))
     return archive
 

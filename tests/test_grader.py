@@ -63,6 +63,44 @@ def test_reference_full_marks_on_every_fast_item(fast_reference):
     assert_valid_results(results_json(fast_reference))
 
 
+def test_a_correct_submission_gets_no_hint(fast_reference):
+    assert not any("Hint:" in r.output for r in fast_reference.results)
+
+
+def test_a_call_with_the_wrong_arguments_names_the_handouts_signature(tmp_path, sandbox):
+    """Issue 18: a train with its own parameter order said "got multiple values for argument
+    'epochs'" five times over; it now says it once and names the signature the handout expects."""
+    sub = tmp_path / "signature"
+    sub.mkdir()
+    source = filled("pytorch_ann.py")
+    handout = "    def train(self, X_train, y_train, X_val, y_val, epochs, batch_size, learning_rate):"
+    assert handout in source
+    (sub / "pytorch_ann.py").write_text(source.replace(
+        handout, "    def train(self, X_train, y_train, epochs, batch_size, learning_rate, X_val=None, y_val=None):"))
+    report = grade(sub, fast=True, groups=["ann_unit"], sandbox=sandbox)
+    out = outputs(report)["2.3"]
+    assert scores(report)["2.3"] == 0 and "got multiple values for argument" in out
+    assert ("the handout's signature is PyTorchANN.train(self, X_train, y_train, X_val, y_val, epochs, batch_size, "
+            "learning_rate)") in out
+    assert out.count("got multiple values") == 1 and out.count("the same failure as above") == 4, out
+
+
+def test_a_judgement_read_from_the_curves_is_fair_under_fast(tmp_path, sandbox):
+    """Issue 18: a report_my_judgement() computed from self.train_val_metrics raised on the
+    untrained instance --fast asks; it is now asked again with curves set."""
+    reads = ('        m = self.train_val_metrics\n'
+             '        my_judgement = "overfitting" if m["train_accs"][-1] - m["val_accs"][-1] > 0.05 else "generalizing"')
+    sub = tmp_path / "reads"
+    sub.mkdir()
+    source = filled("pytorch_ann.py")
+    assert '        my_judgement = "overfitting"' in source
+    (sub / "pytorch_ann.py").write_text(source.replace('        my_judgement = "overfitting"', reads, 1))
+    report = grade(sub, fast=True, groups=["ann_unit", "ann_run"], sandbox=sandbox)
+    assert scores(report)["2.7"] == 1, outputs(report)["2.7"]
+    assert "curves of its own choosing" in outputs(report)["2.7"]
+    assert "the full grade judges the answer against the curves of your script's own run" in outputs(report)["2.7"]
+
+
 def test_visibility_public_items_visible_others_after_published(fast_reference):
     tests = {t["number"]: t for t in results_json(fast_reference)["tests"]}
     assert {i for i, t in tests.items() if t["visibility"] == "visible"} == {i.id for i in ITEMS if i.public}
@@ -125,6 +163,8 @@ def test_seeded_bug_loses_points_on_its_own_item(bug, bug_reports, fast_referenc
     out = outputs(report)
     assert got[bug.item] < POINTS[bug.item], f"{bug.name} was not caught:\n{out[bug.item]}"
     assert "FAIL" in out[bug.item]
+    if bug.hint:  # a known mistake: its item's output names the likely cause, on a line of its own
+        assert f"\nHint: {bug.hint}" in out[bug.item], out[bug.item]
     module = bug.file[:-3]
     graded = {item.id for item in ITEMS if GROUPS[item.group].module == module}
     for item_id in graded - {bug.item} - set(bug.also):

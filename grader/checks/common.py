@@ -1,18 +1,23 @@
-"""What every check uses: building a plan, reading what came back, and scoring parts.
+"""What every check uses: building a plan, reading what came back, scoring parts, hints.
 
-A check is a generator registered for one rubric item (``@check("1.5")``). It computes its
-inputs and every expected value here, in the grader's process; yields a *plan*, a list of
-sessions for the probe (each a list of operations on one object of the student's class, see
-``Session`` in ``grader/probe.py``), or :data:`RUN` for the group's script run; receives what
-the student's code returned; and returns a list of :class:`Part`.
+A check is a generator registered for one rubric item (``@check("1.5")``). It takes its inputs
+and every expected value from ``ctx.case(item_id)`` (computed by the judge, ``grader/cases.py``;
+frozen as data in the handout's public tests); yields a *plan*, a list of sessions for the
+probe (each a list of operations on one object of the student's class, see ``Session`` in
+``grader/probe.py``), or :data:`RUN` for the group's script run; receives what the student's
+code returned; and returns a list of :class:`Part`. Nothing here or in a check computes an
+expected value: the checks, this module and the probe are what the handout ships students as
+its public tests, so they hold no forward pass, gradient or training code.
 
 The values that come back are untrusted data: every accessor here checks types and raises
-:class:`Fail` (a failed part, with a message for the student) for anything unexpected, never
-another exception. Any other exception in a check is the grader's own bug and stops the
-grade (``GraderError``): a student is never charged for it.
+:class:`Fail` (a failed part, with a message for the student and, where the failure looks like
+a known mistake, a hint) for anything unexpected, never another exception. Any other exception
+in a check is the grader's own bug and stops the grade (``GraderError``): a student is never
+charged for it.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,7 +29,12 @@ RUN = "run"  # yielded by a check that judges the group's script run (one run, s
 
 
 class Fail(Exception):
-    """A part failed: the message says what was expected and what arrived."""
+    """A part failed: the message says what was expected and what arrived; ``hint``, when the
+    failure looks like a known mistake, names its likely cause (without the answer)."""
+
+    def __init__(self, message, hint=None):
+        super().__init__(message)
+        self.hint = hint
 
 
 class NotGraded(Exception):
@@ -37,10 +47,12 @@ class Part:
     label: str
     passed: bool
     detail: str = ""
+    hint: str = ""
 
     def line(self) -> str:
         text = f"{self.label}: {self.detail}" if self.detail else self.label
-        return ("PASS  " if self.passed else "FAIL  ") + text
+        line = ("PASS  " if self.passed else "FAIL  ") + text
+        return f"{line}\nHint: {self.hint}" if self.hint and not self.passed else line
 
 
 def part(weight: float, label: str, probe: Callable[[], str | None]) -> Part:
@@ -48,7 +60,19 @@ def part(weight: float, label: str, probe: Callable[[], str | None]) -> Part:
     try:
         return Part(weight, label, True, probe() or "")
     except Fail as exc:
-        return Part(weight, label, False, str(exc))
+        return Part(weight, label, False, str(exc), exc.hint or "")
+
+
+def lines(parts) -> str:
+    """The parts' lines; a failure that repeats the previous one's message is not repeated."""
+    out, previous = [], None
+    for p in parts:
+        if not p.passed and p.detail and p.detail == previous:
+            out.append(f"FAIL  {p.label}: the same failure as above")
+            continue
+        out.append(p.line())
+        previous = p.detail if not p.passed else None
+    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------- building plans
@@ -70,10 +94,12 @@ def plan_value(value):
 
 
 class Op:
-    """One operation of a session: what the probe does (``wire``) and how a message names it."""
+    """One operation of a session: what the probe does (``wire``), how a message names it, and
+    the class (``new``) or method (``call``) it calls, to name the handout's signature when the
+    call fails for its arguments."""
 
-    def __init__(self, label, *wire):
-        self.label, self.wire = label, list(wire)
+    def __init__(self, label, *wire, calls=None):
+        self.label, self.wire, self.calls = label, list(wire), calls
 
 
 def _args_text(args, kwargs) -> str:
@@ -84,12 +110,12 @@ def _args_text(args, kwargs) -> str:
 
 def new(cls_name, **kwargs):
     """Construct the student's class (``cls_name`` only names it in messages)."""
-    return Op(f"{cls_name}({_args_text((), kwargs)})", "new", plan_value(kwargs))
+    return Op(f"{cls_name}({_args_text((), kwargs)})", "new", plan_value(kwargs), calls=cls_name)
 
 
 def call(method, *args, label=None, **kwargs):
     return Op(label or f"{method}({_args_text(args, kwargs)})", "call", method, plan_value(list(args)),
-              plan_value(kwargs))
+              plan_value(kwargs), calls=method)
 
 
 def set_attrs(**values):
@@ -100,14 +126,26 @@ def get(*names):
     return Op(f"reading {', '.join(names)}", "get", list(names))
 
 
-def op(name, *args, label=None):
-    """Any other operation of the probe's Session (``spy``, ``eval``, ``modules``, ``plot`` ...)."""
-    return Op(label or name, name, *[a if isinstance(a, str) else plan_value(a) for a in args])
+def op(name, *args, label=None, calls=None):
+    """Any other operation of the probe's Session (``spy``, ``eval``, ``modules``, ``plot`` ...);
+    ``calls`` names the student's method it calls, if one."""
+    return Op(label or name, name, *[a if isinstance(a, str) else plan_value(a) for a in args], calls=calls)
 
 
 # --------------------------------------------------------------------------- reading results
-def describe_error(err) -> str:
-    """``TypeError: ... (numpy_ann.py, line 12, in _forward)`` from the probe's raw error facts."""
+# The handout's signatures, "Class.method" -> "(self, ...)": the grader fills this from
+# release/contract.py, the handout's public tests from their data. A call that fails for its
+# arguments then names the signature the handout expects.
+SIGNATURES: dict = {}
+ARGUMENT_ERROR = re.compile(r"got multiple values for argument|missing \d+ required (positional|keyword-only) "
+                            r"argument|takes \d+ positional argument|got an unexpected keyword argument|"
+                            r"takes from \d+ to \d+ positional")
+WRAPPER_MODE = re.compile(r"\btrain\(\) missing \d+ required positional argument")
+
+
+def describe_error(err, qualname=None) -> str:
+    """``TypeError: ... (numpy_ann.py, line 12, in _forward)`` from the probe's raw error facts;
+    an argument error in a call of ``qualname`` also names the handout's signature of it."""
     if not isinstance(err, dict):
         return "an error"
     kind = _text(err.get("type"), 60)
@@ -119,7 +157,22 @@ def describe_error(err) -> str:
         return f"{_text(err.get('file'), 60)} has a syntax error at line {_text(err.get('line'), 10)}: " \
                f"{_text(err.get('message'), 200)}"
     where = f" ({_text(err.get('where'), 120)})" if err.get("where") else ""
-    return f"{kind}: {_text(err.get('message'), 300)}{where}"
+    message = _text(err.get("message"), 300)
+    expected = ""
+    if kind == "TypeError" and qualname in SIGNATURES and ARGUMENT_ERROR.search(message) \
+            and qualname.rsplit(".", 1)[-1] in message:
+        expected = f"; the handout's signature is {qualname}{SIGNATURES[qualname]}"
+    return f"{kind}: {message}{where}{expected}"
+
+
+def error_hint(err) -> str | None:
+    """A hint for an error that looks like a known mistake."""
+    if not isinstance(err, dict):
+        return None
+    if err.get("type") == "TypeError" and WRAPPER_MODE.search(str(err.get("message", ""))):
+        return ("self.eval() and self.train() call this class's own train(...), which replaces "
+                "nn.Module.train(mode); switch the network's mode with self.model.eval() and self.model.train()")
+    return None
 
 
 def _text(value, limit) -> str:
@@ -130,8 +183,8 @@ def _text(value, limit) -> str:
 class Outcome:
     """One operation's outcome, as the probe reported it."""
 
-    def __init__(self, raw, what):
-        self.what = what
+    def __init__(self, raw, what, qualname=None):
+        self.what, self.qualname = what, qualname
         self.raw = raw if isinstance(raw, dict) else {}
 
     @property
@@ -144,7 +197,8 @@ class Outcome:
 
     def value(self):
         if "error" in self.raw:
-            raise Fail(f"{self.what} raised {describe_error(self.raw['error'])}")
+            error = self.raw["error"]
+            raise Fail(f"{self.what} raised {describe_error(error, self.qualname)}", error_hint(error))
         try:
             return decode(self.raw.get("value"))
         except (ValueError, TypeError, RecursionError) as exc:
@@ -157,17 +211,23 @@ class Sessions:
     def __init__(self, raw, plan):
         self.raw = raw if isinstance(raw, list) else []
         self.labels = [[o.label for o in session] for session in plan]  # "_forward(X)", for messages
+        self.qualnames = []  # "NumpyANN._forward" for each call (and __init__ for each new)
+        for session in plan:
+            cls = next((o.calls for o in session if o.wire and o.wire[0] == "new"), None)
+            self.qualnames.append([f"{cls}.{'__init__' if o.wire[0] == 'new' else o.calls}" if cls and o.calls
+                                   else None for o in session])
 
     def __getitem__(self, index):
         session, op_index = index
         ops = self.raw[session] if session < len(self.raw) and isinstance(self.raw[session], list) else []
         what = self.labels[session][op_index]
         if op_index < len(ops):
-            return Outcome(ops[op_index], what)
+            return Outcome(ops[op_index], what, self.qualnames[session][op_index])
         # Not reached: an earlier operation of the session stopped it.
-        for earlier, label in zip(ops, self.labels[session]):
+        for earlier, label, qualname in zip(ops, self.labels[session], self.qualnames[session]):
             if isinstance(earlier, dict) and "error" in earlier:
-                raise Fail(f"{label} raised {describe_error(earlier['error'])}")
+                raise Fail(f"{label} raised {describe_error(earlier['error'], qualname)}",
+                           error_hint(earlier["error"]))
         raise Fail(f"{what}: no result came back")
 
     def value(self, session, op_index):
@@ -235,47 +295,11 @@ def one_hot(labels, n):
     return np.eye(n)[np.asarray(labels)]
 
 
-# --------------------------------------------------------------------------- the handout's networks
-def mlp_forward(X, W1, b1, W2, b2):
-    """z1, a1, z2, a2 of the handout's numpy network (row-vector convention: X W1 + b1)."""
-    z1 = X @ W1 + b1
-    a1 = np.maximum(z1, 0)
-    z2 = a1 @ W2 + b2
-    e = np.exp(z2 - z2.max(axis=1, keepdims=True))
-    return z1, a1, z2, e / e.sum(axis=1, keepdims=True)
-
-
-def run_modules(X, modules, linears):
-    """Evaluate a reported ``nn.Sequential`` (eval mode) on ``X`` with the given Linear weights.
-
-    ``modules`` is the probe's description (type and settings of each module); ``linears`` the
-    (weight, bias) pairs the check set, in order. Returns None when a module is of a kind this
-    does not know (then the caller falls back to the handout's network).
-    """
-    out, weights = np.asarray(X, dtype=float), iter(linears)
-    for m in modules:
-        kind = str(m.get("type", "")).rsplit(".", 1)[-1] if isinstance(m, dict) else ""
-        settings = m.get("settings", {}) if isinstance(m, dict) else {}
-        if kind == "Linear":
-            W, b = next(weights, (None, None))
-            if W is None:
-                return None
-            out = out @ np.asarray(W).T + np.asarray(b)
-        elif kind == "ReLU":
-            out = np.maximum(out, 0)
-        elif kind in ("Dropout", "Identity", "Flatten"):
-            out = out.reshape(len(out), -1) if kind == "Flatten" else out
-        elif kind == "Sigmoid":
-            out = 1 / (1 + np.exp(-out))
-        elif kind == "Tanh":
-            out = np.tanh(out)
-        elif kind == "LeakyReLU" and isinstance(settings.get("negative_slope"), float):
-            out = np.where(out > 0, out, out * settings["negative_slope"])
-        elif kind in ("Softmax", "LogSoftmax") and settings.get("dim") in (1, -1):
-            e = np.exp(out - out.max(axis=1, keepdims=True))
-            out = e / e.sum(axis=1, keepdims=True)
-            out = np.log(out) if kind == "LogSoftmax" else out
-        else:
-            return None
-    return out
-
+def ratio(actual, expected) -> float | None:
+    """The factor ``actual / expected`` when ``actual`` is a uniform multiple of ``expected``
+    (within 1e-4, relative), else None: tells a step ``m`` times too large from a wrong one."""
+    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    if actual.shape != expected.shape or not np.any(np.abs(expected) > 1e-9):
+        return None
+    k = float(np.sum(actual * expected) / np.sum(expected * expected))
+    return k if np.allclose(actual, k * expected, rtol=1e-4, atol=1e-9) else None

@@ -1,14 +1,15 @@
 """Part 2 (pytorch_ann.py, PyTorchANN): items 2.1-2.5, on small inputs the grader chooses.
 
-Outputs are compared with the grader's own evaluation of the network, using weights the
-grader sets; the seeded initialisation with a replica built here under the same seed.
+Outputs are compared with the network's own output with weights the grader sets
+(``ctx.model_outputs``: the judge evaluates the reported layers itself, the public tests ask
+``self.model``); the seeded initialisation with a replica drawn under the same seed
+(``grader/cases.py``).
 """
 from __future__ import annotations
 
 import base64
 import math
 import re
-import threading
 
 import numpy as np
 
@@ -25,19 +26,12 @@ from .common import (
     one_hot,
     op,
     part,
-    run_modules,
     short,
 )
 
 CLS = "PyTorchANN"
 SIZES = dict(input_size=5, output_size=3, hidden_size=10)
 METRIC_KEYS = ("train_losses", "train_accs", "val_losses", "val_accs")
-
-
-def random_linears(rng, sizes=(5, 10, 3)):
-    """(weight, bias) pairs in torch's layout (out, in), for the grader to set."""
-    return [(rng.normal(0, 0.5, (n_out, n_in)).astype(np.float32), rng.normal(0, 0.5, n_out).astype(np.float32))
-            for n_in, n_out in zip(sizes, sizes[1:])]
 
 
 def modules_of(r, session, index):
@@ -49,55 +43,61 @@ def modules_of(r, session, index):
     return got, modules
 
 
-def expected_outputs(X, modules, linears):
-    """What self.model computes in eval mode with the grader's weights (the handout's network if
-    the reported model holds a layer this cannot evaluate)."""
-    out = run_modules(X, modules, linears)
-    if out is None:
-        out = run_modules(X, [{"type": "Linear"}, {"type": "ReLU"}, {"type": "Linear"}], linears)
-    return out
+def model_output(X):
+    """The plan's last operation where a check needs what ``self.model`` computes on ``X``."""
+    return op("model_output", Tensor(X), label="evaluating self.model(X)")
 
 
 @check("2.1")
 def ann_init(ctx):
     """__init__ keeps sizes and seed, builds Sequential(Linear, ReLU, Linear) after torch.manual_seed(seed)."""
-    plan = [[new(CLS, **SIZES), get("input_size", "hidden_size", "output_size", "seed")],
-            [new(CLS, **SIZES, random_seed=7), get("seed")],
-            [new(CLS, **SIZES), op("modules", label="describing self.model")],
-            [new(CLS, **SIZES), op("linears", label="reading the Linear layers' weights")],
-            [new(CLS, **SIZES, random_seed=7), op("linears", label="reading the Linear layers' weights")]]
+    c = ctx.case("2.1")
+    sizes, other = c["sizes"], c["other_seed"]
+    plan = [[new(CLS, **sizes), get("input_size", "hidden_size", "output_size", "seed")],
+            [new(CLS, **sizes, random_seed=other), get("seed")],
+            [new(CLS, **sizes), op("modules", label="describing self.model")],
+            [new(CLS, **sizes), op("linears", label="reading the Linear layers' weights")],
+            [new(CLS, **sizes, random_seed=other), op("linears", label="reading the Linear layers' weights")]]
     r = Sessions((yield plan), plan)
+    described = ", ".join(f"{k}={v}" for k, v in sizes.items())
 
     def attributes():
         got = r.attrs(0, 1)
-        want = {"input_size": 5, "hidden_size": 10, "output_size": 3, "seed": 42}
+        want = dict(sizes, seed=42)
         if {k: got.get(k) for k in want} != want:
-            raise Fail(f"after PyTorchANN(input_size=5, output_size=3, hidden_size=10) expected {want}, "
-                       f"got {short(got)}")
+            raise Fail(f"after PyTorchANN({described}) expected {want}, got {short(got)}")
         seed = r.attrs(1, 1).get("seed")
-        if seed != 7:
-            raise Fail(f"with random_seed=7 expected self.seed == 7, got {short(seed)}")
+        if seed != other:
+            raise Fail(f"with random_seed={other} expected self.seed == {other}, got {short(seed)}")
 
     def layers():
-        described, modules = modules_of(r, 2, 1)
-        if not str(described.get("model_type", "")).endswith("Sequential"):
-            raise Fail(f"expected self.model to be an nn.Sequential, got {short(described.get('model_type'))}")
+        described_model, modules = modules_of(r, 2, 1)
+        if not str(described_model.get("model_type", "")).endswith("Sequential"):
+            raise Fail(f"expected self.model to be an nn.Sequential, got {short(described_model.get('model_type'))}")
         got = [layer_text(m) for m in modules]
-        want = ["Linear(5, 10)", "ReLU", "Linear(10, 3)"]
+        want = [f"Linear({sizes['input_size']}, {sizes['hidden_size']})", "ReLU",
+                f"Linear({sizes['hidden_size']}, {sizes['output_size']})"]
         if got != want:
-            raise Fail(f"expected self.model = nn.Sequential({', '.join(want)}), got nn.Sequential({', '.join(got)})")
+            raise Fail(f"expected self.model = nn.Sequential({', '.join(want)}), got nn.Sequential({', '.join(got)})",
+                       hint="put an nn.ReLU() between the two nn.Linear layers" if "ReLU" not in got and
+                       [g for g in got if g.startswith("Linear")] == [w for w in want if w.startswith("Linear")]
+                       else None)
 
     def seeded():
-        for session, seed in ((3, 42), (4, 7)):
+        for session, seed in ((3, 42), (4, other)):
             got = r.value(session, 1)
-            want = replica_linears(ctx.torch, seed)
+            want = c["linears"][str(seed)]
             if not isinstance(got, list) or len(got) != len(want):
                 raise Fail(f"expected the two nn.Linear layers of self.model, found {short(got)}")
             for index, ((w_got, b_got), (w_want, b_want)) in enumerate(zip(got, want)):
                 name = (f"Linear layer {index + 1} with random_seed={seed} "
                         f"(torch.manual_seed(random_seed) before the layers)")
-                expect_close(f"{name}: weight", w_got, w_want, rtol=1e-6, atol=1e-7)
-                expect_close(f"{name}: bias", b_got, b_want, rtol=1e-6, atol=1e-7)
+                try:
+                    expect_close(f"{name}: weight", w_got, w_want, rtol=1e-6, atol=1e-7)
+                    expect_close(f"{name}: bias", b_got, b_want, rtol=1e-6, atol=1e-7)
+                except Fail as exc:
+                    raise Fail(str(exc), hint="build the layers after the provided torch.manual_seed(random_seed), "
+                                              "in the order Linear, ReLU, Linear") from None
     return [part(1, "attributes input_size, hidden_size, output_size, seed", attributes),
             part(1, "self.model = nn.Sequential(Linear, ReLU, Linear)", layers),
             part(1, "torch.manual_seed(random_seed) first, so the weights (and the handout example) reproduce", seeded)]
@@ -111,36 +111,19 @@ def layer_text(m) -> str:
     return kind
 
 
-_REPLICAS: dict = {}
-_REPLICA_LOCK = threading.Lock()  # torch's global generator is shared by the threads grading at once
-
-
-def replica_linears(torch, seed):
-    """The handout's layers as torch draws them after torch.manual_seed(seed)."""
-    with _REPLICA_LOCK:
-        if seed not in _REPLICAS:
-            with torch.random.fork_rng():
-                torch.manual_seed(seed)
-                model = torch.nn.Sequential(torch.nn.Linear(5, 10), torch.nn.ReLU(), torch.nn.Linear(10, 3))
-            _REPLICAS[seed] = [(m.weight.detach().numpy(), m.bias.detach().numpy())
-                               for m in model if isinstance(m, torch.nn.Linear)]
-        return _REPLICAS[seed]
-
-
 @check("2.2")
 def ann_forward(ctx):
     """forward(X) returns self.model(X), against the grader's own evaluation of it (eval mode, set weights)."""
-    rng = np.random.default_rng(6)
-    linears = random_linears(rng)
-    X = rng.random((4, 5)).astype(np.float32)
+    c = ctx.case("2.2")
+    linears, X = c["linears"], c["X"]
     plan = [[new(CLS, **SIZES), op("set_linears", linears, label="setting the Linear layers' weights"),
              op("eval", label="model.eval()"), op("modules", label="describing self.model"),
-             call("forward", Tensor(X)), call("__call__", Tensor(X), label="model(X)")]]
+             call("forward", Tensor(X)), call("__call__", Tensor(X), label="model(X)"), model_output(X)]]
     r = Sessions((yield plan), plan)
 
     def probe():
         _, modules = modules_of(r, 0, 3)
-        want = expected_outputs(X, modules, linears)
+        want = ctx.model_outputs(r, 0, 6, X, modules, linears)
         expect_close("forward(X) against self.model(X)", r.value(0, 4), want, rtol=1e-4, atol=1e-5)
         expect_close("model(X) against self.model(X)", r.value(0, 5), want, rtol=1e-4, atol=1e-5)
     return [part(1, "forward(X) returns self.model(X)", probe)]
@@ -159,9 +142,9 @@ def ann_train(ctx):
              op("train_trace", [Tensor(X), Tensor(Y), Tensor(Xv), Tensor(Yv)],
                 dict(epochs=epochs, batch_size=batch_size, learning_rate=lr),
                 label=f"train(X (20 samples), y, X_val, y_val, epochs={epochs}, batch_size={batch_size}, "
-                      f"learning_rate={lr})"),
+                      f"learning_rate={lr})", calls="train"),
              get("train_val_metrics"), op("eval", label="model.eval()"), op("modules", label="describing self.model"),
-             op("linears", label="reading the Linear layers' weights")]]
+             op("linears", label="reading the Linear layers' weights"), model_output(Xv)]]
     r = Sessions((yield plan), plan)
 
     def trace():
@@ -183,7 +166,9 @@ def ann_train(ctx):
             raise Fail("no optimizer step was taken")
         kinds = {str(s.get("optimizer")) if isinstance(s, dict) else "?" for s in log["steps"]}
         if kinds != {"torch.optim.sgd.SGD"}:
-            raise Fail(f"expected torch.optim.SGD, got {', '.join(sorted(k.rsplit('.', 1)[-1] for k in kinds))}")
+            raise Fail(f"expected torch.optim.SGD, got {', '.join(sorted(k.rsplit('.', 1)[-1] for k in kinds))}",
+                       hint="the handout's optimiser is plain torch.optim.SGD(self.model.parameters(), "
+                            "lr=learning_rate), not another one")
         everything = list(range(int(log.get("parameters", -1))))
         for s in log["steps"]:
             groups = s.get("groups") if isinstance(s.get("groups"), list) else []
@@ -208,7 +193,9 @@ def ann_train(ctx):
                       if not (isinstance(before, int) and isinstance(now, int) and now > before))
         if not steps or missing:
             raise Fail(f"expected zero_grad() before each of the {len(steps)} steps (gradients otherwise accumulate "
-                       f"across batches); {missing} steps had no zero_grad() since the previous one")
+                       f"across batches); {missing} steps had no zero_grad() since the previous one",
+                       hint="keep the provided optimizer.zero_grad() at the start of every batch: without it the "
+                            "gradients are never zeroed and add up")
 
     def metrics():
         trace()
@@ -228,7 +215,7 @@ def ann_train(ctx):
         if not isinstance(weights, list) or not all(isinstance(w, tuple) and len(w) == 2 for w in weights):
             raise Fail(f"could not read the trained weights ({short(weights)})")
         weights = [(as_array("weight", w), as_array("bias", b)) for w, b in weights]
-        scores = expected_outputs(Xv, modules, weights)
+        scores = ctx.model_outputs(r, 0, 6, Xv, modules, weights)
         val_acc = float(np.mean(scores.argmax(1) == Yv.argmax(1)))
         last = float(as_array("val_accs", m["val_accs"]).ravel()[-1])
         if abs(last - val_acc) > 1e-6:
@@ -248,11 +235,10 @@ def ann_train(ctx):
 @check("2.4")
 def ann_predict(ctx):
     """predict returns integer labels, the argmax over dim 1 of the outputs in eval mode, without gradients."""
-    rng = np.random.default_rng(7)
-    linears = random_linears(rng)
-    X = rng.random((5, 5)).astype(np.float32)
+    c = ctx.case("2.4")
+    linears, X = c["linears"], c["X"]
     plan = [[new(CLS, **SIZES), op("set_linears", linears, label="setting the Linear layers' weights"),
-             op("modules", label="describing self.model"), call("predict", Tensor(X))]]
+             op("modules", label="describing self.model"), call("predict", Tensor(X)), model_output(X)]]
     r = Sessions((yield plan), plan)
 
     def probe():
@@ -260,14 +246,17 @@ def ann_predict(ctx):
         meta = getattr(got, "tensor", None)
         if not meta:
             raise Fail(f"expected a tensor of labels, got {r[0, 3].type} {short(got)}")
-        if got.shape != (5,):
-            raise Fail(f"expected labels of shape (5,) (argmax over dim 1), got shape {tuple(got.shape)}")
+        if got.shape != (len(X),):
+            raise Fail(f"expected labels of shape ({len(X)},) (argmax over dim 1), got shape {tuple(got.shape)}",
+                       hint="predict returns the predicted class of each sample, the argmax over dim 1 of the "
+                            "outputs, not the outputs themselves" if got.shape == (len(X), SIZES["output_size"])
+                       else None)
         if meta.get("dtype") not in ("torch.int64", "torch.int32"):
             raise Fail(f"expected integer labels, got dtype {meta.get('dtype')}")
         if meta.get("requires_grad"):
             raise Fail("predict should run without gradients (torch.no_grad())")
         _, modules = modules_of(r, 0, 2)
-        want = expected_outputs(X, modules, linears).argmax(axis=1)
+        want = np.asarray(ctx.model_outputs(r, 0, 4, X, modules, linears)).argmax(axis=1)
         if not np.array_equal(np.asarray(got), want):
             raise Fail(f"expected the argmax of the outputs {want.tolist()}, got {np.asarray(got).tolist()}")
     return [part(1, "labels = argmax over dim 1 of the outputs, in eval mode, no grad", probe)]
@@ -279,7 +268,7 @@ def ann_plot(ctx):
     name = "pytorch_ann_train_val_metrics.png"
     metrics = {"train_losses": [1.0, 0.8, 0.6, 0.5], "train_accs": [0.5, 0.6, 0.7, 0.75],
                "val_losses": [1.1, 0.9, 0.7, 0.65], "val_accs": [0.45, 0.55, 0.65, 0.7]}
-    plan = [[new(CLS, **SIZES), op("plot", metrics, name, label="plot_train_val_metrics()")]]
+    plan = [[new(CLS, **SIZES), op("plot", metrics, name, label="plot_train_val_metrics()", calls="plot_train_val_metrics")]]
     r = Sessions((yield plan), plan)
 
     def result():
@@ -291,7 +280,8 @@ def ann_plot(ctx):
     def saved():
         f = result().get("file")
         if not isinstance(f, dict) or not f.get("exists"):
-            raise Fail(f"expected the figure saved as {name} in the working directory; no such file")
+            raise Fail(f"expected the figure saved as {name} in the working directory; no such file",
+                       hint=f"keep the provided plt.savefig(\"{name}\") before the return")
         head = base64.b64decode(str(f.get("head", "")), validate=False) if f.get("regular") else b""
         if head != b"\x89PNG\r\n\x1a\n":
             raise Fail(f"{name} is not a PNG image")

@@ -1,13 +1,10 @@
 """Part 3 (pytorch_cnn.py, PyTorchCNN): item 3.1, the architecture.
 
-The expected architecture is the handout's, written out here; its parameter count is
-computed from the layer sizes, and the seeding is checked against the streams the seeds start.
+The expected architecture is the handout's, written out here as its docstring states it; its
+parameter count is computed from the layer sizes, and the seeding is checked against the draws
+the seeds start (``grader/cases.py``).
 """
 from __future__ import annotations
-
-import random
-
-import numpy as np
 
 from . import check
 from .common import Fail, Sessions, get, new, op, part, short
@@ -51,12 +48,14 @@ def settings_text(kind, s) -> str:
 @check("3.1")
 def cnn_init(ctx):
     """__init__ builds the handout's 24 modules with their settings and seeds torch, numpy and random."""
+    c = ctx.case("3.1")
+    seed, other = c["seed"], c["other_seed"]
     plan = [[new(CLS), get("num_classes"), op("modules", label="describing self.model")],
             [new(CLS, num_classes=7), get("num_classes"), op("modules", label="describing self.model")],
-            [new(CLS, random_seed=3), op("draws", label="drawing from numpy's and Python's generators")],
-            [new(CLS, random_seed=3), op("digest", label="reading the parameters")],
-            [new(CLS, random_seed=3), op("digest", label="reading the parameters")],
-            [new(CLS, random_seed=4), op("digest", label="reading the parameters")]]
+            [new(CLS, random_seed=seed), op("draws", label="drawing from numpy's and Python's generators")],
+            [new(CLS, random_seed=seed), op("digest", label="reading the parameters")],
+            [new(CLS, random_seed=seed), op("digest", label="reading the parameters")],
+            [new(CLS, random_seed=other), op("digest", label="reading the parameters")]]
     r = Sessions((yield plan), plan)
 
     def described(session):
@@ -76,10 +75,13 @@ def cnn_init(ctx):
         want = [kind for kind, _ in handout_modules()]
         if got != want:
             first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+            swapped = sorted(got) == sorted(want) and len(got) == len(want)
             raise Fail(f"expected {len(want)} modules: 4 x (Conv2d, ReLU, MaxPool2d, BatchNorm2d, Dropout), Flatten, "
                        f"Linear, ReLU, Linear; got {len(got)}, first difference at module {first}: expected "
                        f"{want[first] if first < len(want) else 'nothing'}, "
-                       f"got {got[first] if first < len(got) else 'nothing'}")
+                       f"got {got[first] if first < len(got) else 'nothing'}",
+                       hint="each block is, in this order: Conv2d, ReLU, MaxPool2d, BatchNorm2d, Dropout" if swapped
+                       else None)
 
     def settings():
         got, want = described(0)[0], handout_modules()
@@ -105,15 +107,16 @@ def cnn_init(ctx):
         draws = r.value(2, 1)
         if not (isinstance(draws, list) and len(draws) == 2):
             raise Fail(f"could not read the generators' draws ({short(draws)})")
-        if draws[0] != np.random.RandomState(3).rand():
-            raise Fail("PyTorchCNN(random_seed=3) should call np.random.seed(3)")
-        if draws[1] != random.Random(3).random():
-            raise Fail("PyTorchCNN(random_seed=3) should call random.seed(3)")
-        first, again, other = r.value(3, 1), r.value(4, 1), r.value(5, 1)
+        if draws[0] != c["numpy_draw"]:
+            raise Fail(f"PyTorchCNN(random_seed={seed}) should call np.random.seed({seed})")
+        if draws[1] != c["python_draw"]:
+            raise Fail(f"PyTorchCNN(random_seed={seed}) should call random.seed({seed})")
+        first, again, different = r.value(3, 1), r.value(4, 1), r.value(5, 1)
         if first != again:
-            raise Fail("two PyTorchCNN(random_seed=3) should have identical weights (torch.manual_seed)")
-        if first == other:
-            raise Fail("PyTorchCNN(random_seed=3) and (random_seed=4) have identical weights: the seed is not used")
+            raise Fail(f"two PyTorchCNN(random_seed={seed}) should have identical weights (torch.manual_seed)")
+        if first == different:
+            raise Fail(f"PyTorchCNN(random_seed={seed}) and (random_seed={other}) have identical weights: the seed "
+                       "is not used")
     return [part(2, "self.model: the 24 modules in order", sequence),
             part(2, "every layer's settings (channels, kernel 3, stride 1, padding 1, pool 2, p=0.3, "
                     "256->128->classes)", settings),

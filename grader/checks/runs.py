@@ -21,7 +21,7 @@ import numpy as np
 from ..probe import decode
 from ..rubric import GROUPS, RUN_GROUP, VERDICTS
 from . import check
-from .common import RUN, Fail, NotGraded, Part, Sessions, call, describe_error, new, op, short
+from .common import RUN, Fail, NotGraded, Part, Sessions, call, describe_error, new, op, set_attrs, short
 
 # A genuine model keeps most of its accuracy on images shifted by one pixel (the reference's
 # MLPs and CNN lose 0.00-0.13 there); a lookup of the test labels falls to chance (about 0.1).
@@ -118,28 +118,43 @@ def predicted_labels(report, key, required=True):
     raise Fail(f"your model's predictions for the test images have shape {scores.shape}")
 
 
+# The curves a fast grade lends an untrained model whose report_my_judgement() reads its own
+# train_val_metrics: a plain, steadily learning run (any valid curves would do: --fast checks
+# only that the answer is one of the three words).
+FAST_CURVES = {"train_losses": [1.2, 0.8, 0.6, 0.5, 0.45], "train_accs": [0.6, 0.72, 0.8, 0.84, 0.86],
+               "val_losses": [1.25, 0.85, 0.66, 0.57, 0.53], "val_accs": [0.58, 0.7, 0.77, 0.8, 0.82]}
+
+
 def judgement(ctx, module):
     """report_my_judgement() against the curves of the model the run graded.
 
-    The answer comes from the run's trained model; with ``--fast`` only the word is checked,
+    The answer comes from the run's trained model. With ``--fast`` only the word is checked,
     asked of a fresh instance; with a reused run (``grade(reuse_runs=...)``) a fresh instance's
-    answer is judged against the reused run's curves (the handout makes it a constant).
+    answer is judged against the reused run's curves. A fresh instance has no
+    ``train_val_metrics``: when the method raises there (it reads the curves itself), it is
+    asked again with curves set, the reused run's or, with ``--fast``, :data:`FAST_CURVES`.
     """
     group = RUN_GROUP[module]
     cls = GROUPS[group].cls
     reused = ctx.reused.get(group)
     if ctx.fast or reused is not None:
         init = ctx.facts.HANDOUT_RUNS[module][0]
+        curves = FAST_CURVES if ctx.fast else decode_safe(reused.report.get("metrics"))
         plan = [[new(cls, **init), op("has_method", "report_my_judgement", label="looking up report_my_judgement"),
-                 call("report_my_judgement")]]
+                 call("report_my_judgement")],
+                [new(cls, **init), set_attrs(train_val_metrics=curves if isinstance(curves, dict) else {}),
+                 call("report_my_judgement", label="report_my_judgement() with train_val_metrics set")]]
         r = Sessions((yield plan), plan)
         if r.value(0, 1) is not True:
             raise Fail(f"{cls} has no method report_my_judgement()")
-        answer = word(r.value(0, 2))
+        lent = "error" in r[0, 2].raw  # it needs curves: ask the instance that has them
+        answer = word(r.value(1, 2) if lent else r.value(0, 2))
         if ctx.fast:
+            note = (" (it read train_val_metrics, so the grader asked it with curves of its own choosing set)"
+                    if lent else "")
             return [Part(1, "report_my_judgement() returns one of the three words", True,
-                         f"{answer!r}. --fast mode only checks this; the full grade compares it with the curves from "
-                         f"your script's run")]
+                         f"{answer!r}{note}. --fast mode only checks this; the full grade judges the answer against "
+                         f"the curves of your script's own run")]
         if reused.problem:
             raise NotGraded(f"the reused run was not graded: {reused.problem}")
         return judge_answer(ctx, answer, reused.report.get("metrics"))
