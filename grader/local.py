@@ -94,7 +94,8 @@ def _import(path: Path, module: str, cls_name: str):
     except BaseException as exc:  # noqa: BLE001 - the student's module may raise anything
         if isinstance(exc, KeyboardInterrupt):
             raise
-        return None, f"importing {path.name} failed: {common.describe_error(probe.describe_error(exc, str(path.parent)))}"
+        error = probe.describe_error(exc, str(path.parent))
+        return None, f"importing {path.name} failed: {common.describe_error(error)}"
     finally:
         sys.path.remove(str(path.parent))
         if saved is not None:

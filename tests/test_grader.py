@@ -89,7 +89,8 @@ def test_a_judgement_read_from_the_curves_is_fair_under_fast(tmp_path, sandbox):
     """Issue 18: a report_my_judgement() computed from self.train_val_metrics raised on the
     untrained instance --fast asks; it is now asked again with curves set."""
     reads = ('        m = self.train_val_metrics\n'
-             '        my_judgement = "overfitting" if m["train_accs"][-1] - m["val_accs"][-1] > 0.05 else "generalizing"')
+             '        gap = m["train_accs"][-1] - m["val_accs"][-1]\n'
+             '        my_judgement = "overfitting" if gap > 0.05 else "generalizing"')
     sub = tmp_path / "reads"
     sub.mkdir()
     source = filled("pytorch_ann.py")

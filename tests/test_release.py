@@ -132,6 +132,9 @@ def test_build_writes_the_handout_folder_and_zip(tmp_path):
                                          "data/FashionMNIST/raw/README.md")}  # the dataset's licence
     expected |= {f"handout/data/FashionMNIST/raw/{n}-ubyte.gz" for n in
                  ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")}
+    expected |= {"handout/pytest.ini", "handout/tests/conftest.py", "handout/tests/test_public.py",
+                 "handout/tests/public.json", "handout/tests/autograder/__init__.py"}
+    expected |= {f"handout/tests/autograder/{name}" for name in release_build.SHIPPED_TESTS}
     assert names == expected
     handout = tmp_path / "dist" / "handout"
     assert (handout / "utils.py").read_text() == render_utils()

@@ -268,7 +268,8 @@ def ann_plot(ctx):
     name = "pytorch_ann_train_val_metrics.png"
     metrics = {"train_losses": [1.0, 0.8, 0.6, 0.5], "train_accs": [0.5, 0.6, 0.7, 0.75],
                "val_losses": [1.1, 0.9, 0.7, 0.65], "val_accs": [0.45, 0.55, 0.65, 0.7]}
-    plan = [[new(CLS, **SIZES), op("plot", metrics, name, label="plot_train_val_metrics()", calls="plot_train_val_metrics")]]
+    plan = [[new(CLS, **SIZES), op("plot", metrics, name, label="plot_train_val_metrics()",
+                                   calls="plot_train_val_metrics")]]
     r = Sessions((yield plan), plan)
 
     def result():
