@@ -186,7 +186,7 @@ def numpy_relu(rng, grader):
 
 @case("1.3", seed=12)
 def numpy_relu_grad(rng, grader):
-    z = np.array([-2.0, -1e-3, 0.0, 1e-3, 2.0]) if grader else np.array([-1.5, -1e-4, 0.0, 1e-4, 0.7])
+    z = np.array([-2.0, -1e-3, 0.0, 1e-3, 2.0]) if grader else np.array([0.7, -1e-4, 0.0, 1e-4, -1.5])
     grid = np.array([[-1.0, 0.0], [1.0, 5.0]]) if grader else np.array([[0.0, -4.0], [2.5, 0.0]])
     return dict(z=z, grad=(z > 0).astype(int), grid=grid, grid_grad=(grid > 0).astype(int))
 
@@ -232,6 +232,12 @@ def numpy_backward(rng, grader):
     return dict(runs=runs)
 
 
+@case("1.7", seed=3)
+def numpy_train(rng, grader):
+    X, Xv = rng.normal(size=(10, 4)), rng.normal(size=(5, 4))
+    return dict(X=X, Y=one_hot(np.argmax(X[:, :3], axis=1), 3), Xv=Xv, Yv=one_hot(np.argmax(Xv[:, :3], axis=1), 3))
+
+
 @case("1.8", seed=4)
 def numpy_predict(rng, grader):
     params = random_weights(rng, 5, 4, 3)
@@ -267,6 +273,12 @@ def ann_init(rng, grader):
 @case("2.2", seed=6)
 def ann_forward(rng, grader):
     return dict(linears=random_linears(rng), X=rng.random((4, 5)).astype(np.float32))
+
+
+@case("2.3", seed=0)
+def ann_train(rng, grader):
+    X, Xv = rng.normal(size=(20, 5)).astype(np.float32), rng.normal(size=(10, 5)).astype(np.float32)
+    return dict(X=X, Y=one_hot(X[:, :3].argmax(1), 3), Xv=Xv, Yv=one_hot(Xv[:, :3].argmax(1), 3))
 
 
 @case("2.4", seed=7)

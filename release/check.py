@@ -2,19 +2,28 @@
 solution run do.
 
 1. **Contract.** The reference extends every contract method compatibly; the handout has
-   exactly the contract's classes and methods with its signatures; each student method holds
-   one region, each provided method none; the handout imports only the course's packages and
-   mentions nothing reference-only; its docstrings' doctests are the reference's; its main
-   block uses the handout's numbers (``utils``' THRESHOLDS, HANDOUT_RUNS, SPLIT_SIZES).
-2. **No solution leaks, no drift.** No line of a reference region appears in the handout; a
-   handout written earlier (``--handout DIR``, e.g. ``dist/handout``) equals a fresh build.
+   exactly the contract's classes and methods with its signatures and the skeleton's layout
+   (15, 13 and 2 regions inside the provided code); the handout imports only the course's
+   packages and mentions nothing reference-only; its docstrings' doctests are the reference's;
+   its main block uses the handout's numbers (``utils``' THRESHOLDS, HANDOUT_RUNS, SPLIT_SIZES);
+   the students' utils.py offers the skeleton's helpers and reads no curves.
+2. **No solution leaks, no drift.** No line of a reference region appears in the handout; the
+   public tests' code holds no forward pass, gradient or training code (no matrix product,
+   ``exp``/``log``/``maximum``, ``backward``, optimiser, seeded draw), and their data only
+   numbers, for other inputs than the grader's; a handout written earlier (``--handout DIR``,
+   e.g. ``dist/handout``) equals a fresh build.
 3. **The bare handout behaves.** Each file imports with no side effects; ``python <file>.py``
-   reports failing doctests, not a traceback of the skeleton's own code; the grader writes a
-   valid results.json scoring 0 on every item, without crashing.
-4. **Round trip.** Filled with the reference's region code, the doctests all pass and the
-   grader scores 42/42 (a full grade: about 4 minutes on 2 cores, the CNN's 60 full-batch
-   epochs most of it; ``--fast`` grades the unit items only).
-5. **The zip works on a fresh machine.** Unpacked, ``pip install -r requirements.txt`` (in a
+   reports failing doctests, not a traceback of the skeleton's own code; its public tests
+   (``python -m pytest`` in the handout) pass none; the grader writes a valid results.json
+   scoring 0 on every item, without crashing.
+4. **Round trip.** Filled with the reference's region code, the doctests and the public tests
+   all pass and the grader scores 42/42 (a full grade: about 4 minutes on 2 cores, the CNN's 60
+   full-batch epochs most of it; ``--fast`` grades the unit items only).
+5. **The public tests agree with the grader.** For every submission in ``tests/submissions``
+   and every seeded bug in ``tests/grader_bugs.py``, each public item passes locally exactly
+   when the grader gives it full marks, and a bug's hint shows in both (one process: the
+   grader's fast grades through one sandbox, the public tests in-process).
+6. **The zip works on a fresh machine.** Unpacked, ``pip install -r requirements.txt`` (in a
    new virtual environment that sees the running environment's packages, so nothing is
    downloaded, from a machine-wide Python or a virtual environment alike) and
    ``python numpy_ann.py`` run.
@@ -30,10 +39,24 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
-from .build import REGION_START, ROOT, Region, build, functions, render, render_utils, segments, write_handout
+from .build import (
+    REGION_START,
+    ROOT,
+    SHIPPED_TESTS,
+    Region,
+    build,
+    functions,
+    public_data,
+    render,
+    render_utils,
+    segments,
+    write_handout,
+    write_public_tests,
+)
 from .contract import ALLOWED_IMPORTS, CONTRACT, FILES, REGION, REGIONS
 
 REFERENCE_ONLY_WORDS = ("argparse", "--full", "callback", "lr_schedule", "FULL", "_check_", "REFERENCE ONLY",
@@ -53,7 +76,7 @@ class CheckFailed(AssertionError):
 
 def check(fast=False, handout=None, log=print) -> None:
     """Run every proof (the real-data round trip only without ``fast``); raise CheckFailed."""
-    problems = contract_problems() + leak_problems()
+    problems = contract_problems() + leak_problems() + tests_leak_problems()
     if handout is not None:
         problems += drift_problems(Path(handout))
     if problems:
@@ -61,23 +84,19 @@ def check(fast=False, handout=None, log=print) -> None:
     log("contract, solution leaks and drift: ok")
     with tempfile.TemporaryDirectory(prefix="release-check-") as tmp:
         tmp = Path(tmp)
-        bare = write_handout(tmp / "bare")
-        _ship_utils(bare)
+        bare = write_public_tests(write_handout(tmp / "bare", utils=True))
         problems = bare_problems(bare)
         log(f"bare handout: {'ok' if not problems else 'FAILED'}")
-        filled = write_handout(tmp / "filled", filled=True)
-        _ship_utils(filled)
+        filled = write_public_tests(write_handout(tmp / "filled", filled=True, utils=True))
         problems += round_trip_problems(filled, fast, log)
-        problems += zip_problems(tmp)
+        started = time.monotonic()
+        disagreements = parity_problems(tmp / "parity", log)
+        log(f"public tests against the grader: {'ok' if not disagreements else 'FAILED'} "
+            f"({time.monotonic() - started:.0f} s)")
+        problems += disagreements + zip_problems(tmp)
         log(f"zip on a fresh environment: {'ok' if not problems else 'see above'}")
     if problems:
         raise CheckFailed("\n".join(problems))
-
-
-def _ship_utils(directory: Path):
-    """What the handout ships besides the three files: the students' utils.py (the data is found
-    through the repository's copy)."""
-    (directory / "utils.py").write_text(render_utils())
 
 
 # --------------------------------------------------------------------------- 1. contract
@@ -254,6 +273,73 @@ def leak_problems() -> list[str]:
     return problems
 
 
+# What the public tests' code must not do: it would be (part of) a forward pass, a gradient or a
+# training loop. Calls by these names, and the matrix product.
+FORBIDDEN_CALLS = {"exp", "log", "log2", "maximum", "minimum", "tanh", "dot", "matmul", "einsum", "softmax", "relu",
+                   "cross_entropy", "backward", "step", "SGD", "Adam", "Linear", "Conv2d", "Sequential",
+                   "manual_seed", "randn", "RandomState", "default_rng", "normal", "seed"}
+
+
+def tests_leak_problems() -> list[str]:
+    """The public tests hold no solution: their code computes no forward pass, gradient or
+    training step (no call named in FORBIDDEN_CALLS, no ``@``), and their data is numbers for
+    other inputs than the grader's (a table of the shipped answers earns nothing in the grader)."""
+    from grader import cases
+    from grader.probe import decode
+
+    problems = []
+    for name in SHIPPED_TESTS:
+        tree = ast.parse((ROOT / "grader" / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+                problems.append(f"the public tests' {name}, line {node.lineno}: a matrix product")
+            if isinstance(node, ast.Call):
+                called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                if called in FORBIDDEN_CALLS:
+                    problems.append(f"the public tests' {name}, line {node.lineno}: a call of {called}()")
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+                if module and module.split(".")[-1] in ("cases", "runner", "sandbox", "facts"):
+                    problems.append(f"the public tests' {name} imports the judge's {module}")
+    data = public_data()
+    for item_id, encoded in data["cases"].items():
+        public, graded = decode(encoded), cases.make(item_id, "grader")
+        if not _numbers_only(public):
+            problems.append(f"the public tests' data for {item_id} holds more than numbers")
+        if _inputs_equal(public, graded):
+            problems.append(f"the public tests' data for {item_id} has the grader's own inputs")
+    return problems
+
+
+def _numbers_only(value) -> bool:
+    import numpy as np
+
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and len(k) < 40 and _numbers_only(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_numbers_only(v) for v in value)
+    return isinstance(value, (bool, int, float, np.ndarray)) and (
+        not isinstance(value, np.ndarray) or value.dtype.kind in "biuf")
+
+
+def _inputs_equal(a, b) -> bool:
+    """Whether two cases share any input array (the arrays the plans send to student code)."""
+    import numpy as np
+
+    def arrays(value):
+        if isinstance(value, dict):
+            for v in value.values():
+                yield from arrays(v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                yield from arrays(v)
+        elif isinstance(value, np.ndarray) and value.size > 4:
+            yield value
+    theirs = list(arrays(b))
+    return any(x.shape == y.shape and np.array_equal(x, y) for x in arrays(a) for y in theirs)
+
+
 def drift_problems(directory: Path) -> list[str]:
     problems = []
     for name in FILES:
@@ -284,11 +370,21 @@ def bare_problems(directory: Path) -> list[str]:
         if done.returncode != 0 or "Doctests failed!" not in done.stdout or "Traceback" in done.stderr:
             problems.append(f"bare {name}: `python {name}` should report failing doctests and stop; got exit "
                             f"{done.returncode}: {(done.stdout[-300:] + done.stderr[-1000:])}")
+    passed, out = _public_tests(directory)
+    if passed != 0 or "0 of 22 public points passed" not in out:
+        problems.append(f"bare handout: its public tests passed {passed} (none should): {out[-1500:]}")
     report = _grade(directory, fast=False)
     nonzero = {r.item.id: r.score for r in report.results if r.score}
     if nonzero:
         problems.append(f"bare handout: the grader gave points: {nonzero}")
     return problems
+
+
+def _public_tests(directory):
+    """``python -m pytest`` in a handout folder, as a student runs it: (tests passed, output)."""
+    done = _python(directory, "-m", "pytest", timeout=600)
+    match = re.search(r"(\d+) passed", done.stdout)
+    return int(match[1]) if match else 0, done.stdout + done.stderr
 
 
 def _grade(directory, fast):
@@ -313,6 +409,10 @@ def round_trip_problems(directory: Path, fast: bool, log) -> list[str]:
         failed, attempted = map(int, done.stdout.split()[-2:]) if done.returncode == 0 else (-1, 0)
         if failed or not attempted:
             problems.append(f"filled {name}: doctests {failed} failed of {attempted}: {done.stderr[-500:]}")
+    passed, out = _public_tests(directory)
+    tested = len(public_data()["tested"])
+    if passed != tested or "failed" in out.split("=====")[-1]:
+        problems.append(f"filled handout: {passed} of its {tested} public tests passed: {out[-1500:]}")
     report = _grade(directory, fast=fast)
     from grader.rubric import SCRIPT_ITEMS
 
@@ -326,7 +426,90 @@ def round_trip_problems(directory: Path, fast: bool, log) -> list[str]:
     return problems
 
 
-# --------------------------------------------------------------------------- 5. the zip
+# --------------------------------------------------------------------------- 5. parity
+def parity_cases(dest: Path) -> dict[str, Path]:
+    """Every submission of tests/submissions and every seeded bug of tests/grader_bugs.py, written
+    to a folder of its own (with the students' utils.py): name -> folder."""
+    sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "submissions")]
+    try:
+        import grader_bugs
+        import materialize
+    finally:
+        del sys.path[:2]
+    folders = {}
+    for name in materialize.load_expectations():
+        folders[f"submission {name}"] = materialize.materialize(name, dest / f"submission-{name}")
+    for index, bug in enumerate(grader_bugs.BUGS):
+        folders[f"bug {bug.name!r}"] = grader_bugs.write_submission(bug, dest / f"bug-{index}")
+    for folder in folders.values():
+        (folder / "utils.py").write_text(render_utils())
+    return folders
+
+
+def parity_problems(dest: Path, log) -> list[str]:
+    """Each public item passes locally exactly when the grader gives it full marks; a seeded
+    bug's hint is in both outputs. The grader grades each case's unit groups with --fast (one
+    sandbox, two at a time; a group's verdicts depend on its file only, so a file graded once is
+    not graded again); the public tests run in this process."""
+    import hashlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    from grader import local
+    from grader.rubric import ITEM_BY_ID, UNIT_GROUP
+    from grader.runner import grade
+    from grader.sandbox import Sandbox
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        import grader_bugs
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    hints = {f"bug {bug.name!r}": (bug.item, bug.hint) for bug in grader_bugs.BUGS if bug.hint}
+    folders = parity_cases(dest)
+    data = public_data()
+    tested = [i for i in data["items"] if i["id"] in data["tested"]]
+    jobs = {}  # (group, digest) -> (folder, module)
+    for folder in folders.values():
+        for name in FILES:
+            if (folder / name).exists():
+                digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+                jobs.setdefault((UNIT_GROUP[name[:-3]], digest), (folder, name[:-3]))
+
+    def graded(key):
+        folder, module = jobs[key]
+        single = dest / f"graded-{len(key[1]) and key[1][:12]}-{module}"
+        single.mkdir()
+        (single / f"{module}.py").write_bytes((folder / f"{module}.py").read_bytes())
+        report = grade(single, fast=True, item_timeout=20, groups=[key[0]], sandbox=box, threads=1)
+        return key, {r.item.id: r for r in report.results if r.item.group == key[0]}
+
+    with Sandbox() as box, ThreadPoolExecutor(max_workers=2) as pool:
+        verdicts = dict(pool.map(graded, jobs))
+    problems, compared = [], 0
+    for case, folder in folders.items():
+        for item in tested:
+            path = folder / f"{item['module']}.py"
+            if not path.exists():
+                continue
+            result = verdicts[UNIT_GROUP[item["module"]], hashlib.sha256(path.read_bytes()).hexdigest()][item["id"]]
+            parts = local.run(item, data, folder)
+            passed, full = all(p.passed for p in parts), result.score == ITEM_BY_ID[item["id"]].points
+            compared += 1
+            if passed != full:
+                problems.append(f"{case}, item {item['id']}: the public test {'passes' if passed else 'fails'} but "
+                                f"the grader gives {result.score:g} of {result.max_score}:\n"
+                                f"{local.common.lines(parts)}\n--- the grader:\n{result.output}")
+            expected_hint = hints.get(case)
+            if expected_hint and expected_hint[0] == item["id"] and f"Hint: {expected_hint[1]}" not in \
+                    local.common.lines(parts):
+                problems.append(f"{case}, item {item['id']}: the public test does not give the hint "
+                                f"{expected_hint[1]!r}:\n{local.common.lines(parts)}")
+    log(f"public tests against the grader: {len(folders)} submissions and seeded bugs, {compared} public items "
+        f"compared, {len(jobs)} unit groups graded")
+    return problems
+
+
+# --------------------------------------------------------------------------- 6. the zip
 def zip_problems(tmp: Path) -> list[str]:
     archive = build(tmp / "dist")
     unpacked = tmp / "fresh"

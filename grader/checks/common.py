@@ -291,10 +291,6 @@ def short(value, limit=160) -> str:
     return _text(text, limit)
 
 
-def one_hot(labels, n):
-    return np.eye(n)[np.asarray(labels)]
-
-
 def ratio(actual, expected) -> float | None:
     """The factor ``actual / expected`` when ``actual`` is a uniform multiple of ``expected``
     (within 1e-4, relative), else None: tells a step ``m`` times too large from a wrong one."""

@@ -21,7 +21,6 @@ from .common import (
     get,
     is_float_like,
     new,
-    one_hot,
     op,
     part,
     ratio,
@@ -182,7 +181,7 @@ def backward(ctx):
              get("W1", "b1", "W2", "b2")] for run in runs]
     r = Sessions((yield plan), plan)
 
-    def step(session, name):
+    def moved(session, name):
         run = runs[session]
         m, lr = run["m"], run["lr"]
         before = weights_of(run["params"])[name]
@@ -208,16 +207,16 @@ def backward(ctx):
         if returned is not None:
             raise Fail(f"_backward should return None (it updates the weights in place), got {short(returned)}")
         for name in ("W2", "b2"):
-            step(0, name)
+            moved(0, name)
 
     def hidden_layer():
         for name in ("W1", "b1"):
-            step(0, name)
+            moved(0, name)
 
     def scaling():
         for session in range(1, len(runs)):
             for name in ("W1", "b1", "W2", "b2"):
-                step(session, name)
+                moved(session, name)
     return [part(1, "output layer: W2 and b2 move by -lr * gradient; returns None", output_layer),
             part(1, "hidden layer: W1 and b1 move by -lr * gradient (dz1 uses W2 before its update)", hidden_layer),
             part(1, "the step scales with lr and averages over the batch size m", scaling)]
@@ -226,9 +225,8 @@ def backward(ctx):
 @check("1.7")
 def numpy_train(ctx):
     """train walks the data in mini-batches (the last may be shorter), printing progress every 10th epoch."""
-    rng = np.random.default_rng(3)
-    X, Xv = rng.normal(size=(10, 4)), rng.normal(size=(5, 4))
-    Y, Yv = one_hot(np.argmax(X[:, :3], axis=1), 3), one_hot(np.argmax(Xv[:, :3], axis=1), 3)
+    c = ctx.case("1.7")
+    X, Y, Xv, Yv = c["X"], c["Y"], c["Xv"], c["Yv"]
     every = ctx.facts.PROGRESS_EVERY["numpy_ann"]
     epochs = 2 * every
     plan = [[new(CLS, input_size=4, hidden_size=6, output_size=3, lr=0.1), op("spy", "_backward"),

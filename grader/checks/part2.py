@@ -23,7 +23,6 @@ from .common import (
     expect_close,
     get,
     new,
-    one_hot,
     op,
     part,
     short,
@@ -132,9 +131,8 @@ def ann_forward(ctx):
 @check("2.3")
 def ann_train(ctx):
     """train: CrossEntropyLoss, SGD(lr) over the parameters, zero_grad + step per batch, metrics per epoch."""
-    rng = np.random.default_rng(0)
-    X, Xv = rng.normal(size=(20, 5)).astype(np.float32), rng.normal(size=(10, 5)).astype(np.float32)
-    Y, Yv = one_hot(X[:, :3].argmax(1), 3), one_hot(Xv[:, :3].argmax(1), 3)
+    c = ctx.case("2.3")
+    X, Y, Xv, Yv = c["X"], c["Y"], c["Xv"], c["Yv"]
     epochs, batch_size, lr = 5, 8, 0.1
     every = ctx.facts.PROGRESS_EVERY["pytorch_ann"]
     per_epoch = math.ceil(len(X) / batch_size)
