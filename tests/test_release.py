@@ -108,6 +108,29 @@ def test_the_student_readme_rubric_is_the_graders():
     assert "utils.diagnose_fit" not in readme and "generalizing" in readme  # the rule, in words
 
 
+def test_the_public_tests_run_in_the_handout_like_the_grader(tmp_path):
+    """``python -m pytest`` in a handout folder: one test per public unit item, named after it;
+    a failure shows the grader's message and hint; the summary counts the public points and names
+    the hidden items; the repository's pytest configuration does not leak in."""
+    handout = release_build.write_public_tests(write_handout(tmp_path / "handout", filled=True, utils=True))
+    source = (handout / "numpy_ann.py").read_text()
+    (handout / "numpy_ann.py").write_text(source.replace("dW1 = X.T @ dz1 / m", "dW1 = X.T @ dz1", 1))
+    done = subprocess.run([sys.executable, "-m", "pytest", "-v"], cwd=handout, capture_output=True, text=True,
+                          timeout=300, env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"})
+    out = done.stdout
+    tested = release_build.public_data()["tested"]
+    names = re.findall(r"tests/test_public.py::(test_\w+) (PASSED|FAILED)", out)
+    assert [n.split("_", 3)[1:3] for n, _ in names] == [i.split(".") for i in tested], out
+    assert [result for _, result in names].count("FAILED") == 1 and "test_1_6_" in [n for n, r in names
+                                                                                 if r == "FAILED"][0][:9]
+    assert "hidden layer: W1 and b1 move by -lr * gradient" in out
+    assert "\nHint: divide each gradient by the batch size m" in out
+    assert "Public tests: 20 of 22 public points passed (11 items)." in out  # 1.6 keeps 1 of its 3 points
+    assert "Hidden, checked only by the autograder: 1.1 (3), 1.7 (2), 2.3 (5), 2.5 (1), 2.7 (1), 3.3 (2)" in out
+    assert "Passing every test here is not full marks" in out
+    assert "doctest" not in out.lower() and "local.py" not in out  # its own configuration; no runner traceback
+
+
 def test_unclosed_and_stray_marks_are_errors(tmp_path):
     bad = tmp_path / "numpy_ann.py"
     for text in ("def f():\n    # >>> YOUR CODE HERE >>>\n    return 1\n",
