@@ -247,13 +247,15 @@ class PyTorchCNN(nn.Module):
         """Your reading of the curves of ``python pytorch_cnn.py``'s run: exactly one of
         ``"underfitting"``, ``"overfitting"`` or ``"generalizing"``. Write nothing else here."""
         # >>> YOUR CODE HERE >>>
-        # Validation accuracy climbs with the training accuracy and levels off near 0.89 from
-        # about epoch 10; the validation loss reaches its floor (about 0.30, epoch 15) and ends
-        # within 4% of it, and validation accuracy never turns down. The training accuracy
-        # (measured with dropout on) ends about 0.08 above validation, within the noise of 200
-        # validation images. The model ends at its best on unseen data. (The skeleton's
-        # full-batch recipe ends at the same edge: a gap of 0.086, val loss 4% over its floor.)
-        my_judgement = "generalizing"
+        # Measured like with like (eval mode, plain cross-entropy), the training accuracy climbs to
+        # 0.989 while validation levels off near 0.89 from about epoch 10: a gap of 0.099, four and
+        # a half times the noise of 200 validation images (0.022). Dropout, label smoothing and
+        # the decaying rate keep the validation loss flat at its floor (lowest 0.282 at epoch 18,
+        # ending 2% above it, smoothed), so "generalizing" lies within one standard error too; but
+        # the network knows its training images far better than new ones. utils.diagnose_fit
+        # reads the run the same way (docs/analysis.md). The skeleton's full-batch run ends at the
+        # same edge: a gap of 0.098, its validation loss 9.9% over its lowest.
+        my_judgement = "overfitting"
         # <<< END OF YOUR CODE <<<
         assert my_judgement in ("underfitting", "overfitting", "generalizing"), \
             f"my_judgement must be one of 'underfitting', 'overfitting' or 'generalizing'; got {my_judgement!r}"
