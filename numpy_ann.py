@@ -125,6 +125,7 @@ class NumpyANN:
         >>> NumpyANN._relu(np.array([-1, 0, 1]))
         array([0, 0, 1])
         """
+        # The ReLU of every element of z, as relu
         # >>> YOUR CODE HERE >>>
         relu = np.maximum(0, z)
         # <<< END OF YOUR CODE <<<
@@ -139,6 +140,7 @@ class NumpyANN:
         >>> NumpyANN._relu_grad(np.array([-1, 0, 1]))
         array([0, 0, 1])
         """
+        # The derivative at every element of z, as grad: an array of 0s and 1s
         # >>> YOUR CODE HERE >>>
         grad = (np.asarray(z) > 0).astype(int)
         # <<< END OF YOUR CODE <<<
@@ -189,6 +191,7 @@ class NumpyANN:
         >>> NumpyANN._cross_entropy(y_pred, y_true)  # doctest: +ELLIPSIS
         0.69314...
         """
+        # The whole body: return the mean cross-entropy as a float
         # >>> YOUR CODE HERE >>>
         # Probabilities are clipped to at least 1e-12, so that one that underflowed to 0
         # gives a large but finite loss instead of inf.
@@ -210,13 +213,13 @@ class NumpyANN:
         >>> model._forward(np.array([[1, 2, 3, 4, 5]]))
         array([[0.50013134, 0.49986866]])
         """
-        # Layer 1: z1 and its ReLU, a1 (use self._relu)
+        # Layer 1: z1 = X W1 + b1, and its ReLU, a1 (use self._relu)
         # >>> YOUR CODE HERE >>>
         z1 = X @ self.W1 + self.b1          # (n, h)
         a1 = self._relu(z1)                 # (n, h)
         # <<< END OF YOUR CODE <<<
 
-        # Layer 2: z2 and its softmax, a2 (use self._softmax)
+        # Layer 2: z2 = a1 W2 + b2, and its softmax, a2 (use self._softmax)
         # >>> YOUR CODE HERE >>>
         z2 = a1 @ self.W2 + self.b2         # (n, k)
         a2 = self._softmax(z2)              # (n, k)
@@ -270,12 +273,12 @@ class NumpyANN:
         dW2 = self.a1.T @ dz2 / m                       # (h, k): dz2 through z2 = a1 W2 + b2
         db2 = np.sum(dz2, axis=0, keepdims=True) / m    # (1, k)
 
-        # Hidden layer: dz1, back through W2 (not yet updated) and the ReLU (self._relu_grad)
+        # Hidden layer: dz1, back through W2 (not yet updated) and the ReLU (use self._relu_grad)
         # >>> YOUR CODE HERE >>>
         dz1 = (dz2 @ self.W2.T) * self._relu_grad(self.z1)  # (m, h)
         # <<< END OF YOUR CODE <<<
 
-        # dW1 and db1, like dW2 and db2
+        # dW1 and db1, like dW2 and db2 (each divided by m)
         # >>> YOUR CODE HERE >>>
         dW1 = X.T @ dz1 / m                             # (d, h)
         db1 = np.sum(dz1, axis=0, keepdims=True) / m    # (1, h)
@@ -284,7 +287,7 @@ class NumpyANN:
         # One step of gradient descent: param -= lr * grad
         self.W2 -= self.lr * dW2
         self.b2 -= self.lr * db2
-        # ... and the same for W1 and b1
+        # ... and the same step for W1 and b1
         # >>> YOUR CODE HERE >>>
         self.W1 -= self.lr * dW1
         self.b1 -= self.lr * db1
@@ -381,6 +384,7 @@ class NumpyANN:
         array([[0.50013134, 0.49986866]])
         """
         X = self._check_X(X, "X")  # reference only
+        # The class probabilities of X, as y_pred
         # >>> YOUR CODE HERE >>>
         y_pred = self._forward(X, training=False)
         # <<< END OF YOUR CODE <<<
@@ -407,6 +411,7 @@ class NumpyANN:
         1.0
         """
         X, y_true = self._check_Xy(X, y_true, "X", "y_true")  # reference only
+        # The fraction of rows predicted right, as accuracy (a float)
         # >>> YOUR CODE HERE >>>
         y_pred = self._forward(X, training=False)
         accuracy = float(np.mean(np.argmax(y_pred, axis=1) == np.argmax(y_true, axis=1)))

@@ -99,6 +99,7 @@ class PyTorchANN(nn.Module):
         >>> pytorch_ann(torch.rand(5))
         tensor([-0.0675,  0.0238, -0.0057]...)
         """
+        # The network's output for X, as output
         # >>> YOUR CODE HERE >>>
         output = self.model(X)
         # <<< END OF YOUR CODE <<<
@@ -157,12 +158,12 @@ class PyTorchANN(nn.Module):
                 self.model.train()
                 optimizer.zero_grad()
 
-                # Forward pass of the batch
+                # Forward pass of the batch, as output
                 # >>> YOUR CODE HERE >>>
                 output = self.forward(X_batch)
                 # <<< END OF YOUR CODE <<<
 
-                # The batch's loss
+                # The batch's loss, as loss (use loss_function)
                 # >>> YOUR CODE HERE >>>
                 loss = loss_function(output, y_batch)
                 # <<< END OF YOUR CODE <<<
@@ -206,6 +207,7 @@ class PyTorchANN(nn.Module):
         """
         self.model.eval()
         with torch.no_grad():
+            # The predicted label of each row of X, as labels
             # >>> YOUR CODE HERE >>>
             labels = self.forward(X).argmax(dim=1)
             # <<< END OF YOUR CODE <<<
@@ -231,7 +233,7 @@ class PyTorchANN(nn.Module):
         ones. Saves ``pytorch_ann_train_val_metrics.png``; returns ``(fig, ax)``."""
         fig, ax = plt.subplots(1, 2, figsize=(12, 6))
 
-        # The train and validation losses, each with a label for the legend
+        # The train and validation losses on ax[0], one point per epoch, each with a label for the legend
         # >>> YOUR CODE HERE >>>
         metrics = self.train_val_metrics
         epochs = range(1, len(metrics["train_losses"]) + 1)
@@ -242,7 +244,7 @@ class PyTorchANN(nn.Module):
         ax[0].set_ylabel("Loss")
         ax[0].legend()
 
-        # The train and validation accuracies, each with a label for the legend
+        # The train and validation accuracies on ax[1], each with a label for the legend
         # >>> YOUR CODE HERE >>>
         ax[1].plot(epochs, metrics["train_accs"], label="Train accuracy")
         ax[1].plot(epochs, metrics["val_accs"], label="Val accuracy")
@@ -259,6 +261,7 @@ class PyTorchANN(nn.Module):
     def report_my_judgement(self):
         """Your reading of the curves of ``python pytorch_ann.py``'s run: exactly one of
         ``"underfitting"``, ``"overfitting"`` or ``"generalizing"``. Write nothing else here."""
+        # Your judgement, as my_judgement
         # >>> YOUR CODE HERE >>>
         # Train and validation accuracy rise together for about 25 epochs. Then the training
         # accuracy (eval mode, all 2,000 images) climbs on to 0.99 while validation stays near

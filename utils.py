@@ -26,8 +26,8 @@ import numpy as np
 # The course's environment printed numpy scalars the numpy-1 way (`0.6931...`, `1.0`), and
 # the skeleton's doctests expect that; numpy >= 2 prints `np.float64(0.6931...)` unless told
 # otherwise. The skeleton's `__main__` imports this module before `doctest.testmod`, so a
-# student's doctests pass under the numpy our requirements install (README: "How the grader
-# treats ..."). Arrays print the same either way.
+# student's doctests pass under the numpy the requirements install. Arrays print the same
+# either way.
 if np.lib.NumpyVersion(np.__version__) >= "2.0.0":
     np.set_printoptions(legacy="1.25")
 
@@ -658,10 +658,13 @@ def plot_train_val_metrics(metrics, path=None, title="Train/Val Metrics"):
 # diagnose_fit's thresholds, and the rule in words: the grader's feedback on the judgement items
 # and the students' README state it, since the students' utils.py has no diagnose_fit.
 FIT_RULE = {"min_train_acc": 0.85, "max_gap": 0.08, "max_val_loss_rise": 0.10, "window": 3}
-JUDGEMENT_RULE = (f"on the curves smoothed over {FIT_RULE['window']} epochs: underfitting when the final train "
-                  f"accuracy is below {FIT_RULE['min_train_acc']}; otherwise overfitting when it exceeds the "
-                  f"validation accuracy by more than {FIT_RULE['max_gap']}, or when the validation loss ends more "
-                  f"than {FIT_RULE['max_val_loss_rise']:.0%} above its lowest; otherwise generalizing")
+JUDGEMENT_RULE = (f"each curve taken as its moving mean over {FIT_RULE['window']} epochs (so its end is the mean "
+                  f"of the last {FIT_RULE['window']}): underfitting when the train accuracy ends below "
+                  f"{FIT_RULE['min_train_acc']}; otherwise overfitting when it ends more than {FIT_RULE['max_gap']} "
+                  f"above the validation accuracy, or when the validation loss ends more than "
+                  f"{FIT_RULE['max_val_loss_rise']:.0%} above its lowest; otherwise generalizing. The curves are "
+                  f"the ones your train method records: the CNN's provided train records its train accuracy "
+                  f"in training mode, dropout on")
 
 
 def diagnose_fit(train_val_metrics, min_train_acc=FIT_RULE["min_train_acc"], max_gap=FIT_RULE["max_gap"],

@@ -105,8 +105,8 @@ BUGS = (
         also=frozenset({"2.3"}),  # the skeleton's train measures its accuracies through predict
         hint="predict returns the predicted class of each sample"),
     Bug("predict switches the wrapper's mode, self.eval()", ANN, "2.4",  # provided self.model.eval() changed
-        ((r"^(\s*)self\.model\.eval\(\)\n(\s*with torch\.no_grad\(\):\n\s*# >>> YOUR CODE HERE >>>\n"
-          r"\s*labels = )", r"\1self.eval()\n\2"),),
+        ((r"^(\s*)self\.model\.eval\(\)\n(\s*with torch\.no_grad\(\):\n\s*# The predicted label)",
+          r"\1self.eval()\n\2"),),
         also=frozenset({"2.3"}),  # train measures its accuracies through predict
         hint="self.eval() and self.train() call this class's own train(...)"),
     Bug("plot not saved", ANN, "2.5",
