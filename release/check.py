@@ -417,13 +417,38 @@ def round_trip_problems(directory: Path, fast: bool, log) -> list[str]:
     from grader.rubric import SCRIPT_ITEMS
 
     want = 42 - (sum(r.max_score for r in report.results if r.item.id in SCRIPT_ITEMS) if fast else 0)
+    noisy = {} if fast else noisy_shortfall(report)
     log(f"round trip: the grader scores the filled handout {report.score:g}/42"
-        f"{' (--fast: the real-data runs skipped)' if fast else ''} in {report.seconds:.0f} s")
-    if report.score != want:
+        f"{' (--fast: the real-data runs skipped)' if fast else ''} in {report.seconds:.0f} s"
+        + "".join(f"; {item_id} {why}" for item_id, (_, why) in noisy.items()))
+    if report.score != want - sum(points for points, _ in noisy.values()):
         lost = {r.item.id: r.output for r in report.results if r.score != r.max_score and not
-                (fast and r.item.id in SCRIPT_ITEMS)}
+                (fast and r.item.id in SCRIPT_ITEMS) and r.item.id not in noisy}
         problems.append(f"round trip: {report.score:g} instead of {want}: {lost}")
     return problems
+
+
+# The skeleton's own CNN recipe (60 full-batch Adam steps, HANDOUT_RUNS) ends within the noise of
+# its 0.85 threshold on the 200 test images: 0.835 to 0.86 for the same code across CPUs and
+# thread counts (tests/submissions/expected.toml). Its item is proved graded right, not passed.
+NOISY_SCRIPT_ITEMS = {"3.2": "pytorch_cnn"}
+NOISE = 0.05  # two standard errors of an accuracy near 0.85 on 200 images
+
+
+def noisy_shortfall(report) -> dict:
+    """item -> (points, why) for a noisy script item that missed its threshold by no more than
+    the noise; a miss by more is left to fail the round trip."""
+    facts = _load(ROOT / "utils.py", "release_utils")
+    out = {}
+    for r in report.results:
+        module = NOISY_SCRIPT_ITEMS.get(r.item.id)
+        accuracy = report.measurements.get(r.item.id, {}).get("accuracy")
+        if module and r.score == 0 and accuracy is not None:
+            threshold = facts.THRESHOLDS[module]
+            if threshold - NOISE <= accuracy < threshold:
+                out[r.item.id] = (r.max_score, f"scored 0 for a test accuracy of {accuracy:.3f}, within the noise of "
+                                               f"its {threshold} threshold (the skeleton's own CNN recipe)")
+    return out
 
 
 # --------------------------------------------------------------------------- 5. parity
