@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -107,6 +108,32 @@ def user_names(user) -> list[str]:
 def grading_users(user) -> list[GradingUser]:
     """The grading users ``user`` names (:func:`user_names`); GraderError if one cannot grade."""
     return [_resolve_user(name) for name in user_names(user)]
+
+
+def readable_by(users, paths, python: str = sys.executable) -> dict[str, list[str]]:
+    """User name -> what it can read of ``paths`` (the folders, everything below them): each
+    file and folder the grader finds there, tried as that user. OSError if it cannot run Python."""
+    entries = limits.tree([os.path.abspath(p) for p in paths if os.path.lexists(p)])
+    return {user.name: limits.as_user(python, user.uid, user.gid, "readable", entries) for user in users}
+
+
+def exposure(users, paths, python: str = sys.executable) -> str | None:
+    """What the grading users can read of ``paths``, as a sentence ending in the command that
+    closes it; None when they can read none of it. GraderError if it cannot be tried."""
+    tops = [os.path.abspath(p) for p in paths if os.path.lexists(p)]
+    if not users or not tops:
+        return None
+    try:
+        readable = readable_by(users, tops, python)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        raise GraderError(f"could not test what the grading users can read: {exc}") from None
+    for name, found in readable.items():
+        if found:
+            opened = [t for t in tops if any(f == t or f.startswith(t.rstrip("/") + "/") for f in found)]
+            return (f"the grading user {name} can read {len(found)} of the files and folders of {', '.join(opened)} "
+                    f"(such as {found[0]}); close {'them' if len(opened) > 1 else 'it'} with: "
+                    f"chmod go-rwx {' '.join(shlex.quote(t) for t in opened)}")
+    return None
 
 
 class Sandbox:

@@ -11,9 +11,11 @@ as root on a path it controls here: without a throwaway user those tests do not 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import struct
@@ -26,13 +28,16 @@ from pathlib import Path
 
 import pytest
 from helpers import ROOT, assert_valid_results
+from synthetic_export import Entry, build_export, sources
 
 from grader import limits
+from grader.__main__ import exposed_submission
 from grader.__main__ import main as grader_main
+from grader.batch import Options, check_confidential, run_batch
 from grader.limits import SHARED_PLACES, GiB, MiB, as_user, process_table
 from grader.report import results_json, table, write_results
 from grader.runner import grade
-from grader.sandbox import GraderError
+from grader.sandbox import GraderError, GradingUser
 
 NUMPY = (ROOT / "numpy_ann.py").read_text()
 
@@ -670,3 +675,94 @@ def test_writing_past_the_disk_cap_is_stopped(tmp_path, request, flood, place, b
     assert all(by_id[i].score == by_id[i].max_score for i in UNTOUCHED)
     if place == "/tmp":
         assert not [p for p in Path(place).glob("flood-*") if p.owner() == sandbox.user]
+
+
+# --------------------------------------------------------------------------- 9. confidentiality (issue 20.3)
+def test_batch_needs_a_grading_user_per_job():
+    users = [GradingUser("nobody", 65534, 65534, "/nonexistent")]
+    with pytest.raises(GraderError, match="--jobs 2 grades 2 submissions at once.*give --user 2 names"):
+        check_confidential(users, 2, [])
+    check_confidential(users + [GradingUser("grader2", 990, 990, "/")], 2, [])  # enough users, nothing private
+    check_confidential([], 4, [])  # no users: nothing to check (main warns)
+
+
+def test_batch_out_is_owner_only(tmp_path, sandbox):
+    """grades.csv holds names, SIDs and e-mails: --out is made readable by its owner only."""
+    export = build_export(tmp_path, [Entry(sources({"numpy_ann.py": NUMPY}))])
+    run_batch(export, tmp_path / "out", Options(fast=True), sandbox=sandbox, progress_stream=io.StringIO())
+    for path in (tmp_path / "out", tmp_path / "out" / "grades.csv"):
+        assert path.stat().st_mode & 0o077 == 0, oct(path.stat().st_mode)
+
+
+@pytest.mark.slow  # a sandbox as a throwaway user
+def test_batch_refuses_an_export_the_grading_user_can_read(shared_dir, user_sandbox):
+    """Issue 20.3: an export (folder or zip) the grading user can read is refused, with the command
+    that closes it; closed, it is graded."""
+    folder = build_export(shared_dir / "folder", [Entry(sources({"numpy_ann.py": NUMPY}))])
+    archive = build_export(shared_dir / "zip", [Entry(sources({"numpy_ann.py": NUMPY}))], zipped=True)
+    for export in (folder, archive):
+        with pytest.raises(GraderError, match=f"can read .* chmod go-rwx {export}"):
+            run_batch(export, shared_dir / "out", Options(fast=True), sandbox=user_sandbox)
+        assert not (shared_dir / "out").exists()
+    folder.chmod(0o700)
+    result = run_batch(folder, shared_dir / "out", Options(fast=True), sandbox=user_sandbox,
+                       progress_stream=io.StringIO())
+    assert result.records[0].scores["1.1"] == 3
+
+
+VICTIM = """
+    # SECRET-OF-THE-OTHER-SUBMISSION
+    import os, time
+    time.sleep(8)
+    raise RuntimeError("victim uid=%d" % os.getuid())
+"""
+SNOOP = """
+    import glob, os, time
+    found, deadline = set(), time.time() + 6
+    while time.time() < deadline:
+        paths = glob.glob("/proc/[0-9]*/cwd/*.py") + glob.glob({export!r} + "/*/*.py") + [
+            os.path.join(base, group, "numpy_ann.py") for base in glob.glob("/tmp/grader-*")  # base: not listable
+            for group in ("numpy_unit", "numpy_run")]
+        for path in paths:
+            try:
+                if "SECRET-OF-" + "THE-OTHER" in open(path).read():  # not in this file as it stands
+                    found.add(path)
+            except OSError:
+                pass
+        time.sleep(0.2)
+    raise RuntimeError("snoop uid=%d found=%s" % (os.getuid(), sorted(found) or "nothing"))
+"""
+
+
+@pytest.mark.slow  # a sandbox with two throwaway users: seconds
+def test_concurrent_grades_cannot_read_each_other(shared_dir, grading_users):
+    """Issue 20.3: two submissions graded at once, each as its own user, by one zygote: the one
+    that snoops through /proc and /tmp for the other's code, while the other sleeps, finds nothing."""
+    from grader.runner import DEFAULT_DATA, UTILS
+    from grader.sandbox import Sandbox
+
+    where = shared_dir / "assignment_4242_export"  # where build_export puts it
+    export = build_export(shared_dir, [Entry(sources({"numpy_ann.py": numpy_source(code)}))
+                                       for code in (VICTIM, SNOOP.format(export=str(where)))])
+    assert export == where
+    export.chmod(0o700)
+    with Sandbox(grading_users, readable=[UTILS, DEFAULT_DATA]) as box:
+        result = run_batch(export, shared_dir / "out", Options(fast=True), jobs=2, sandbox=box,
+                           progress_stream=io.StringIO())
+    text = {r.id: r.why["1.1"] for r in result.records}
+    victim, snoop = text["100001"], text["100002"]
+    assert "snoop uid=" in snoop and "found=nothing" in snoop, snoop
+    uids = {int(re.search(r"uid=(\d+)", t).group(1)) for t in (victim, snoop)}
+    assert uids == {uid_of(n) for n in grading_users}
+
+
+def test_grader_warns_when_the_user_can_read_the_submission(shared_dir, grading_user, monkeypatch, capsys):
+    """python -m grader warns when the grading user can read the submission where it lies."""
+    import grader.__main__ as cli
+
+    sub = numpy_submission(shared_dir / "sub", "")
+    monkeypatch.setattr(cli, "grade", lambda *a, **k: (_ for _ in ()).throw(GraderError("stopped here")))
+    assert cli.main([str(sub), "--user", grading_user, "--fast"]) == 2
+    assert f"can read 2 of the files and folders of {sub}" in capsys.readouterr().err
+    sub.chmod(0o700)
+    assert exposed_submission(grading_user, str(sub)) is None
