@@ -5,8 +5,9 @@
    children, which report raw values (``grader/probe.py``) and decide nothing.
 2. **A zygote forks the children.** Importing torch costs seconds, so one *zygote* process
    imports the course's packages once and forks a child per group of items. It is started
-   with ``python -I`` on this file and loads only this file, ``probe.py`` and third-party
-   packages: no judge code, no expected value, no test label is ever in a child's memory.
+   with ``python -I`` on this file and loads only this file, ``probe.py``, ``limits.py`` and
+   third-party packages: no judge code, no expected value, no test label is ever in a child's
+   memory.
    It is the children's *subreaper* (Linux), so a process the student detaches still
    belongs to it and is found below. Children die with it (``PR_SET_PDEATHSIG``), and it
    kills everything below it when the parent goes away.
@@ -23,15 +24,38 @@
 5. **Nothing survives its group.** When a group ends (or its time is up) the zygote, which
    alone knows exactly which of its children are groups still running, kills the child's
    session, every other process below itself outside those groups (detached or not), and,
-   with ``--user``, every process of the grading user outside those groups. The grading
-   user must run nothing else: README says so.
+   with ``--user``, every process of the child's grading user outside those groups. Then,
+   with ``--user``, it removes what that user owns in /tmp, /var/tmp, /dev/shm, /run/lock
+   and its home, acting as that user (so a planted link is removed, never followed), and
+   sparing the scratch folders of groups still running. Without ``--user`` it removes
+   nothing of the person running it. A grading user must run nothing else: README says so.
 6. **Time.** A group's time limit is the student's: it starts when the child reports
    ``ready``, after the grader's own set-up (imports, loading the data).
-7. **Refusals.** With ``--user``, the grader must be root, the user must exist and not be
-   root, and the configured Python must work for that user (checked by running it as that
-   user, reading utils.py and the data, importing and plotting). Otherwise
-   :class:`GraderError`, and no student code runs. A child that dies before reporting
-   ``ready`` is a grader failure too, never the student's.
+7. **Memory and disk** (``limits.py``). A watchdog in the parent samples every child each
+   0.1 s: the resident anonymous and shared memory of its processes (its subtree and its
+   user's strays; RssAnon + RssShmem, torch's share included: never virtual memory, which
+   torch's mappings inflate) plus what its grading user holds in RAM-backed files
+   (/dev/shm); and about every second what the group's files hold: its scratch folder
+   and, with ``--user``, what the user owns in the places of point 5. Over ``--memory``
+   (by default what a child may hold on the 4 GB autograder README recommends, less where
+   the container's own limit is smaller), over ``--disk`` (1 GiB) or over 10,000 files, it
+   stops the child: the item it was on scores 0 and says why, and a unit group's later
+   items run in a fresh child. No cgroup and no rlimit is needed, so this works in a
+   container; the price of sampling is that code allocating very fast passes the limit by
+   one tick's worth.
+8. **One user per child at once.** ``--user`` takes several names, and each child runs as
+   the one the fewest running children run as (one zygote forks them all, so torch is
+   imported once). With at least as many users as children at once, no two share one
+   user's reach: their scratch folders (0700), files and processes are each their own.
+   ``grader.batch`` refuses ``--jobs`` above the number of users.
+9. **Refusals.** With ``--user``, the grader must be root, each user must exist and not be
+   root, and the configured Python must work for each (checked by running it as that user,
+   reading utils.py and the data, importing and plotting). ``grader.batch`` also refuses
+   when a grading user can read the export or ``--out`` (it prints the ``chmod`` that
+   closes it), and makes ``--out`` its owner's only; ``python -m grader`` warns when the
+   grading user can read the submission where it lies. Otherwise :class:`GraderError`, and
+   no student code runs. A child that dies before reporting ``ready``, or is stopped over a
+   limit before it, is a grader failure too, never the student's.
 """
 from __future__ import annotations
 
