@@ -46,7 +46,9 @@ RECOMMENDED_MACHINE = 4 * GiB  # the autograder README asks Gradescope for (2 CP
 # The rest is room for the page cache and for what a child allocates in one tick past its limit.
 GRADER_OWN = 1.5 * GiB
 MINIMUM_MEMORY = 256 * MiB      # never a default below this, however small the machine
-LARGEST_CHILD = int(0.9 * GiB)  # the skeleton's CNN run, counted at 0.84-0.89 GiB (0.43 of it torch's own)
+# The largest child of a correct submission: its CNN run, counted at 0.84-0.89 GiB for the
+# reference (0.43 GiB of it torch's own) and 1.45 GiB for the corpus's complete submission.
+LARGEST_CHILD = int(1.5 * GiB)
 DEFAULT_DISK = 1 * GiB          # what one group's files may hold at once (``--disk``)
 MAX_FILES = 10_000              # files and folders one group may leave in the shared places at once
 MAX_ENTRIES = 200_000           # one walk of a tree looks at no more entries than this
@@ -127,12 +129,12 @@ DEFAULT_MEMORY = default_memory()
 
 
 def memory_warning(limit: int | None, children: int, machine: int | None = None) -> str | None:
-    """A warning when ``limit`` would stop correct code (below what the skeleton's CNN run
-    holds: a machine smaller than README's), or when ``children`` children at ``limit`` each,
+    """A warning when ``limit`` could stop correct code (below what a correct CNN run may
+    hold: a machine smaller than README's), or when ``children`` children at ``limit`` each,
     beside the grader, cannot fit this machine (the kernel would then kill the whole grade)."""
     machine = container_memory() if machine is None else machine
     if limit is not None and limit < LARGEST_CHILD:
-        return (f"--memory {size_text(limit)} is less than the skeleton's own CNN run holds "
+        return (f"--memory {size_text(limit)} is less than a correct submission's CNN run may hold "
                 f"({size_text(LARGEST_CHILD)}), so correct code may be stopped; grade on a machine of "
                 f"{size_text(RECOMMENDED_MACHINE)} or more")
     if limit is None or machine is None or children * limit + GRADER_OWN <= machine:
@@ -150,20 +152,31 @@ class Proc(NamedTuple):
 
 
 def process_table(proc: str = "/proc") -> dict[int, Proc]:
-    """Every live process (zombies are already dead), from /proc."""
+    """Every live process (zombies are already dead), from /proc. The watchdog reads it ten
+    times a second: only the five fields it needs are looked for."""
     table = {}
     for name in os.listdir(proc):
         if not name.isdigit():
             continue
         try:
             with open(f"{proc}/{name}/status", "rb") as f:
-                fields = dict(line.split(b":", 1) for line in f.read().splitlines() if b":" in line)
-            if fields[b"State"].split()[0] != b"Z":
-                memory = sum(int(fields[key].split()[0]) for key in (b"RssAnon", b"RssShmem") if key in fields)
-                table[int(name)] = Proc(int(fields[b"PPid"]), int(fields[b"Uid"].split()[0]), memory * 1024)
-        except (OSError, KeyError, ValueError, IndexError):
+                status = f.read()
+            if _field(status, b"State") != b"Z":
+                # kB; a kernel thread has neither field
+                memory = sum(int(_field(status, key) or 0) for key in (b"RssAnon", b"RssShmem"))
+                table[int(name)] = Proc(int(_field(status, b"PPid")), int(_field(status, b"Uid")), memory * 1024)
+        except (OSError, ValueError, TypeError):
             continue
     return table
+
+
+def _field(status: bytes, name: bytes) -> bytes | None:
+    """The first word of a /proc/PID/status field (``Uid``: the real uid), None when it has none."""
+    start = status.find(b"\n" + name + b":")
+    if start < 0:
+        return None
+    words = status[start + len(name) + 2:status.find(b"\n", start + 1)].split()
+    return words[0] if words else None
 
 
 def subtrees(table: dict[int, Proc], roots) -> set[int]:
