@@ -9,9 +9,10 @@ import argparse
 import os
 import sys
 
+from .limits import memory_warning
 from .report import clean, table, write_results
 from .runner import add_grading_options, grade
-from .sandbox import GraderError
+from .sandbox import GraderError, exposure, grading_users
 
 
 def main(argv=None) -> int:
@@ -37,9 +38,13 @@ def main(argv=None) -> int:
     if os.geteuid() == 0 and args.user is None:
         print("warning: running the student's code as root; grade untrusted work with --user nobody",
               file=sys.stderr)
+    for warning in (memory_warning(args.memory, args.jobs), exposed_submission(args.user, args.submission)):
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
     try:
         report = grade(args.submission, fast=args.fast, timeout=args.timeout, item_timeout=args.item_timeout,
-                       budget=args.budget, jobs=args.jobs, data_dir=args.data_dir, user=args.user)
+                       budget=args.budget, jobs=args.jobs, data_dir=args.data_dir, user=args.user,
+                       memory=args.memory, disk=args.disk)
     except GraderError as exc:
         message = clean(f"GRADER ERROR (not the student's fault; nothing was graded): {exc}")
         print(message)
@@ -49,6 +54,16 @@ def main(argv=None) -> int:
     path = write_results(report, args.results, args.hidden_visibility)
     print(f"wrote {path}")
     return 0
+
+
+def exposed_submission(user, submission) -> str | None:
+    """A warning when the grading user can read the submission where it lies: its code could then
+    read whatever lies there beside it (the grader itself reads it as root, and copies it)."""
+    try:
+        exposed = exposure(grading_users(user), [submission])
+    except GraderError:
+        return None  # grade() refuses, and says why
+    return exposed and f"{exposed}; the student's code can read what is there"
 
 
 if __name__ == "__main__":

@@ -6,6 +6,12 @@ of submission folders (``grader/export.py`` reads all three). Every submission i
 submission does (a hang, a crash, a grader failure on its files) is recorded as its status
 and the batch goes on.
 
+One submission's code must not reach another's files, nor the grades: with ``--user``, each
+of the ``--jobs`` submissions graded at once runs as a grading user of its own (``--user
+a,b,...``), and the batch refuses to start when a grading user can read the export or
+``--out``, printing the ``chmod`` that closes it (:func:`check_confidential`). ``--out`` is
+created readable by its owner only.
+
 Written to DIR:
 
 - ``results/<id>.json``: the submission's Gradescope results.json, plus
@@ -44,10 +50,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .export import ExportedSubmission, ExportError, as_number, open_export
+from .limits import DEFAULT_DISK, DEFAULT_MEMORY, memory_warning
 from .report import clean, results_json
 from .rubric import GROUPS, ITEMS, TOTAL_POINTS
 from .runner import DEFAULT_DATA, GradeReport, ItemResult, add_grading_options, grade
-from .sandbox import SETUP_SECONDS, GraderError, Sandbox
+from .sandbox import SETUP_SECONDS, GraderError, Sandbox, exposure, grading_users
 
 RUN_ITEMS = tuple(item for item in ITEMS if GROUPS[item.group].run)
 UNIT_GROUPS = tuple(name for name, group in GROUPS.items() if not group.run)
@@ -74,10 +81,12 @@ class Options:
     item_timeout: float = 30.0
     budget: float = 540.0
     data_dir: str | None = None
-    user: str | None = None
+    user: str | None = None           # one name, or several separated by commas: one per --jobs slot
     hidden_visibility: str = "after_published"
     wall_limit: float | None = None   # per submission, seconds; default budget + WALL_SLACK
     threads: int | None = None        # torch threads per script run; default: the cores shared by --jobs
+    memory: int | None = DEFAULT_MEMORY   # bytes per child (limits.py); None: no limit
+    disk: int | None = DEFAULT_DISK
 
     @property
     def mode(self) -> str:
@@ -123,7 +132,8 @@ def grade_submission(export, sub: ExportedSubmission, options: Options, sandbox)
         with export.checkout(sub) as (folder, notes):
             report = grade(folder, fast=options.fast, timeout=options.timeout, item_timeout=options.item_timeout,
                            budget=options.budget, data_dir=options.data_dir, user=options.user, sandbox=sandbox,
-                           groups=UNIT_GROUPS if options.reuse_runs else None, threads=options.threads)
+                           groups=UNIT_GROUPS if options.reuse_runs else None, threads=options.threads,
+                           memory=options.memory, disk=options.disk)
     except GraderError as exc:
         return failure(sub, GRADER_ERROR, str(exc), started, options), None
     except Exception:  # noqa: BLE001 - a bug must cost one row, not the batch
@@ -246,15 +256,18 @@ def run_batch(export_path, out, options: Options = Options(), *, jobs: int = 1, 
     ExportError
         The export cannot be read, or ``--reuse-runs`` without its metadata.
     GraderError
-        The sandbox cannot start: nothing can be graded.
+        The sandbox cannot start, or the grading users could reach what they must not
+        (:func:`check_confidential`): nothing can be graded.
     """
     started = time.monotonic()
     out = Path(out)
+    check_confidential(sandbox.users if sandbox is not None else grading_users(options.user), jobs,
+                       [export_path, out])
     with open_export(export_path, ignore=[out]) as export:
         if options.reuse_runs and not export.has_metadata:
             raise ExportError("--reuse-runs takes the real-data items from the export's submission_metadata.yml, "
                               "and this export has none")
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)  # grades.csv: names, SIDs, e-mails
         earlier = {} if force else {s.id: r for s in export.submissions
                                     if (r := load_record(results_path(out, s), s.id)) is not None}
         todo = [s for s in export.submissions if s.id not in earlier]
@@ -281,6 +294,24 @@ def run_batch(export_path, out, options: Options = Options(), *, jobs: int = 1, 
             records = [fresh.get(s.id) or earlier.get(s.id) or Record(s.id, NOT_GRADED) for s in export.submissions]
             write_outputs(out, export.submissions, records, Path(export_path).name)
     return BatchResult(records, list(fresh), skipped, time.monotonic() - started)
+
+
+def check_confidential(users, jobs: int, private):
+    """Refuse (GraderError) to let one submission's code reach another's: with grading users,
+    each of the ``jobs`` submissions graded at once needs a user of its own (their files and
+    processes are that user's), and none may read the export or --out (``private``)."""
+    if not users:
+        return
+    if len(users) < jobs:
+        raise GraderError(
+            f"--jobs {jobs} grades {jobs} submissions at once, and each needs a grading user of its own, or one "
+            f"submission's code could reach another's files and processes: give --user {jobs} names (it has "
+            f"{len(users)}: {','.join(u.name for u in users)}), or lower --jobs. Make one with: useradd --system "
+            "--no-create-home --shell /usr/sbin/nologin grader2")
+    problem = exposure(users, private)
+    if problem:
+        raise GraderError(f"{problem}. Until then one submission's code could read the others' files, and --out the "
+                          "grades; a copy of the export elsewhere would leave this one open")
 
 
 def sandbox_for(options: Options, shared: Sandbox | None):
@@ -511,12 +542,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if min(args.timeout, args.item_timeout, args.budget) <= 0 or args.jobs < 1:
         parser.error("--timeout, --item-timeout and --budget must be positive and --jobs at least 1")
-    if os.geteuid() == 0 and args.user is None:
-        print("warning: running the students' code as root; grade untrusted work with --user nobody",
-              file=sys.stderr)
+    if args.user is None:
+        print(f"warning: running the students' code as {'root' if os.geteuid() == 0 else 'yourself'}: each "
+              "submission's code can read the export, the other submissions and --out; grade untrusted work as "
+              "root with --user (one name per --jobs slot)", file=sys.stderr)
+    warning = memory_warning(args.memory, args.jobs)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     options = Options(fast=args.fast, reuse_runs=args.reuse_runs, timeout=args.timeout,
                       item_timeout=args.item_timeout, budget=args.budget, data_dir=args.data_dir, user=args.user,
-                      hidden_visibility=args.hidden_visibility)
+                      hidden_visibility=args.hidden_visibility, memory=args.memory, disk=args.disk)
     try:
         result = run_batch(args.export, args.out, options, jobs=args.jobs, force=args.force)
     except (ExportError, GraderError) as exc:

@@ -17,12 +17,13 @@ import tempfile
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import cases, facts
 from .checks import common, registry
 from .checks.common import RUN, Fail, NotGraded, Part, _text, lines, short
+from .limits import DEFAULT_DISK, DEFAULT_MEMORY, size, size_text
 from .rubric import GROUPS, ITEM_BY_ID, ITEMS, SUBMISSION_FILES, UNIT_GROUP, VISIBILITIES, Item
 from .sandbox import GraderError, Sandbox
 from .submission import collect
@@ -148,8 +149,8 @@ def handout_test_labels(data_dir: Path):
 # --------------------------------------------------------------------------- grade
 def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeout: float = 30.0,
           jobs: int = 1, data_dir=None, user: str | None = None, groups=None, budget: float = 540.0,
-          sandbox: Sandbox | None = None, reuse_runs: dict | None = None, threads: int | None = None
-          ) -> GradeReport:
+          sandbox: Sandbox | None = None, reuse_runs: dict | None = None, threads: int | None = None,
+          memory: int | None = DEFAULT_MEMORY, disk: int | None = DEFAULT_DISK) -> GradeReport:
     """Grade one submission (a directory or a .zip); never raises for anything the submission does.
 
     Parameters
@@ -159,7 +160,8 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
     jobs : how many groups run at once.
     threads : torch threads for a script run (default: the cores shared by ``jobs``); a batch
         grading N submissions at once passes its own share.
-    user : run the student's code as this unprivileged user (needs root; ``sandbox.py``).
+    user : run the student's code as this unprivileged user (needs root; ``sandbox.py``), or
+        as these users (comma-separated: each group running at once as one of its own).
     groups : grade only these groups (the others score 0, "not selected").
     budget : the whole grade's time limit, seconds (Gradescope kills a run at its own limit and
         then shows nothing): groups that cannot start in time are reported as not graded.
@@ -167,6 +169,9 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
     reuse_runs : run group -> :class:`RunObservation` from an earlier grade of the same script,
         used instead of running it again: its predictions and curves are judged again, and
         ``report_my_judgement()`` is asked anew of this submission's class.
+    memory, disk : each child's limits in bytes (None: none; ``limits.py``): the memory its
+        processes hold, and what its files hold on disk. A child over one is stopped; the item it was
+        on scores 0 and says why, and a unit group's later items run in a fresh child.
 
     Raises
     ------
@@ -223,7 +228,8 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
                 return group, ctx.reused[group]
             return group, execute(group, pending[group], found.files, sandbox, base, data_dir, ctx,
                                   timeout=timeout, item_timeout=item_timeout, deadline=deadline,
-                                  threads=threads or max(1, (os.cpu_count() or 1) // jobs), budget=budget)
+                                  threads=threads or max(1, (os.cpu_count() or 1) // jobs), budget=budget,
+                                  memory=memory, disk=disk)
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             observed = dict(pool.map(run_group, order))
@@ -263,9 +269,18 @@ def add_grading_options(parser, budget_help):
     parser.add_argument("--budget", type=float, default=540.0, help=budget_help)
     parser.add_argument("--data-dir", default=None,
                         help="Fashion-MNIST directory (default: $FASHION_MNIST_DIR or the repository's data/)")
-    parser.add_argument("--user", default=None,
-                        help="run the student's code as this unprivileged user (the grader must run as root); "
-                             "it must run nothing else: its processes are killed after each group")
+    parser.add_argument("--user", default=None, metavar="NAME[,NAME...]",
+                        help="run the student's code as this unprivileged user (the grader must run as root), or "
+                             "as these users, one for each child running at once; they must run nothing else: "
+                             "their processes are killed, and their files in /tmp, /var/tmp, /dev/shm, /run/lock "
+                             "and their homes removed, after each group")
+    parser.add_argument("--memory", type=size, default=DEFAULT_MEMORY, metavar="SIZE",
+                        help="memory limit of each child running the student's code, e.g. 2.5G or 600M, or none "
+                             f"(default: {size_text(DEFAULT_MEMORY)}: the autograder the README recommends, or "
+                             "less where this machine's own limit is smaller)")
+    parser.add_argument("--disk", type=size, default=DEFAULT_DISK, metavar="SIZE",
+                        help="what one group's files may hold at once: its scratch folder and, with --user, what "
+                             f"the user owns in the places above (default: {size_text(DEFAULT_DISK)})")
     parser.add_argument("--hidden-visibility", default="after_published", choices=VISIBILITIES,
                         help="Gradescope visibility of the hidden items, the ones running the scripts does not "
                              "show students (default: %(default)s)")
@@ -288,10 +303,37 @@ class UnitObservation:
     problem: str | None
     output: str
     timed_out: bool = False
+    over: str | None = None                       # why the watchdog stopped its (last) child: a limit
+    stopped: dict = field(default_factory=dict)   # item id -> why its child was stopped while it ran
 
 
-def execute(group, items, files, sandbox, base, data_dir, ctx, *, timeout, item_timeout, deadline, threads, budget):
-    """Run one group's child and sort what it reported."""
+def execute(group, items, files, sandbox, base, data_dir, ctx, **options):
+    """Run one group's child and sort what it reported.
+
+    A unit group's child stopped over its memory or disk limit (``limits.py``) costs only the
+    item it was on: the group's later items run in a fresh child, which imports the module
+    again, and so on until none is left. Stopped during the import, it costs every item, as
+    any failed import does.
+    """
+    observed = last = execute_child(group, items, files, sandbox, base, data_dir, ctx, **options)
+    stopped = {}
+    while isinstance(last, UnitObservation) and last.over and last.imported is not None:
+        later = [item_id for item_id in items if item_id not in observed.items and item_id not in stopped]
+        if not later:
+            break
+        stopped[later[0]] = f"your code was stopped while this item ran: {last.over}"
+        if len(later) == 1:
+            break
+        last = execute_child(group, {i: items[i] for i in later[1:]}, files, sandbox, base, data_dir, ctx, **options)
+        observed = replace(last, imported=observed.imported, items={**observed.items, **last.items})
+    if stopped:
+        observed = replace(observed, stopped=stopped)
+    return observed
+
+
+def execute_child(group, items, files, sandbox, base, data_dir, ctx, *, timeout, item_timeout, deadline, threads,
+                  budget, memory=None, disk=None):
+    """Run one child for ``items`` of ``group`` and sort what it reported."""
     spec = GROUPS[group]
     limit = timeout if spec.run else min(timeout, 20 * item_timeout)
     left = deadline - time.monotonic() - BUDGET_RESERVE
@@ -319,7 +361,7 @@ def execute(group, items, files, sandbox, base, data_dir, ctx, *, timeout, item_
         plan["steps"] = [{"item": item_id, "sessions": [[o.wire for o in session] for session in item_plan]}
                          for item_id, (_, item_plan) in items.items()]
     try:
-        child = sandbox.run(scratch, plan, env, timeout=limit)
+        child = sandbox.run(scratch, plan, env, timeout=limit, memory=memory, disk=disk)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if not child.ready:
@@ -329,7 +371,9 @@ def execute(group, items, files, sandbox, base, data_dir, ctx, *, timeout, item_
         raise GraderError(f"the grader's probe failed in {group}: {child.probe_error()}")
     problem = None
     done = any("done" in m for m in child.messages)
-    if child.timed_out:
+    if child.over:
+        problem = child.over
+    elif child.timed_out:
         problem = (f"it was stopped when the grader's overall time budget of {budget:g} s ran out (after {limit:.0f} s)"
                    if cut_by_budget else f"it was stopped after the time limit of {limit:g} s")
     elif not done:
@@ -347,7 +391,7 @@ def execute(group, items, files, sandbox, base, data_dir, ctx, *, timeout, item_
     for m in child.messages:
         if isinstance(m.get("item"), str) and m["item"] not in by_item:  # the first report of an item counts
             by_item[m["item"]] = m.get("results")
-    return UnitObservation(imported, by_item, problem, child.output, timed_out=child.timed_out)
+    return UnitObservation(imported, by_item, problem, child.output, timed_out=child.timed_out, over=child.over)
 
 
 def ended_early(status) -> str:
@@ -394,7 +438,9 @@ def judge_unit(item, gen, plan, unit: UnitObservation) -> ItemResult:
         return zero(item, f"FAIL  {module}.py does not define the class {cls}.", f"no class {cls}")
     if results is None:
         reason = unit.problem or "no result came back for this item"
-        if unit.problem:
+        if item.id in unit.stopped:
+            reason = unit.stopped[item.id]
+        elif unit.problem:
             reason = f"the grading process for {module}.py stopped before this item: {unit.problem}"
         return zero(item, f"Not graded: {reason}." + tail(unit.output), reason, timed_out=unit.timed_out)
     return judge(item, gen, results)

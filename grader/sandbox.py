@@ -5,8 +5,9 @@
    children, which report raw values (``grader/probe.py``) and decide nothing.
 2. **A zygote forks the children.** Importing torch costs seconds, so one *zygote* process
    imports the course's packages once and forks a child per group of items. It is started
-   with ``python -I`` on this file and loads only this file, ``probe.py`` and third-party
-   packages: no judge code, no expected value, no test label is ever in a child's memory.
+   with ``python -I`` on this file and loads only this file, ``probe.py``, ``limits.py`` and
+   third-party packages: no judge code, no expected value, no test label is ever in a child's
+   memory.
    It is the children's *subreaper* (Linux), so a process the student detaches still
    belongs to it and is found below. Children die with it (``PR_SET_PDEATHSIG``), and it
    kills everything below it when the parent goes away.
@@ -23,21 +24,45 @@
 5. **Nothing survives its group.** When a group ends (or its time is up) the zygote, which
    alone knows exactly which of its children are groups still running, kills the child's
    session, every other process below itself outside those groups (detached or not), and,
-   with ``--user``, every process of the grading user outside those groups. The grading
-   user must run nothing else: README says so.
+   with ``--user``, every process of the child's grading user outside those groups. Then,
+   with ``--user``, it removes what that user owns in /tmp, /var/tmp, /dev/shm, /run/lock
+   and its home, acting as that user (so a planted link is removed, never followed), and
+   sparing the scratch folders of groups still running. Without ``--user`` it removes
+   nothing of the person running it. A grading user must run nothing else: README says so.
 6. **Time.** A group's time limit is the student's: it starts when the child reports
    ``ready``, after the grader's own set-up (imports, loading the data).
-7. **Refusals.** With ``--user``, the grader must be root, the user must exist and not be
-   root, and the configured Python must work for that user (checked by running it as that
-   user, reading utils.py and the data, importing and plotting). Otherwise
-   :class:`GraderError`, and no student code runs. A child that dies before reporting
-   ``ready`` is a grader failure too, never the student's.
+7. **Memory and disk** (``limits.py``). A watchdog in the parent samples every child each
+   0.1 s: the resident anonymous and shared memory of its processes (its subtree and its
+   user's strays; RssAnon + RssShmem, torch's share included: never virtual memory, which
+   torch's mappings inflate) plus what its grading user holds in RAM-backed files
+   (/dev/shm); and about every second what the group's files hold: its scratch folder
+   and, with ``--user``, what the user owns in the places of point 5. Over ``--memory``
+   (by default what a child may hold on the 4 GB autograder README recommends, less where
+   the container's own limit is smaller), over ``--disk`` (1 GiB) or over 10,000 files, it
+   stops the child: the item it was on scores 0 and says why, and a unit group's later
+   items run in a fresh child. No cgroup and no rlimit is needed, so this works in a
+   container; the price of sampling is that code allocating very fast passes the limit by
+   one tick's worth.
+8. **One user per child at once.** ``--user`` takes several names, and each child runs as
+   the one the fewest running children run as (one zygote forks them all, so torch is
+   imported once). With at least as many users as children at once, no two share one
+   user's reach: their scratch folders (0700), files and processes are each their own.
+   ``grader.batch`` refuses ``--jobs`` above the number of users.
+9. **Refusals.** With ``--user``, the grader must be root, each user must exist and not be
+   root, and the configured Python must work for each (checked by running it as that user,
+   reading utils.py and the data, importing and plotting). ``grader.batch`` also refuses
+   when a grading user can read the export or ``--out`` (it prints the ``chmod`` that
+   closes it), and makes ``--out`` its owner's only; ``python -m grader`` warns when the
+   grading user can read the submission where it lies. Otherwise :class:`GraderError`, and
+   no student code runs. A child that dies before reporting ``ready``, or is stopped over a
+   limit before it, is a grader failure too, never the student's.
 """
 from __future__ import annotations
 
 import json
 import os
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -47,11 +72,16 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+if __name__ != "__main__":  # the zygote, ``python -I sandbox.py``, is outside the package: it loads limits.py by path
+    from . import limits
+
 HERE = Path(__file__).resolve().parent
 PROBE = HERE / "probe.py"
+LIMITS = HERE / "limits.py"
 MAX_FILE_BYTES = 200 * 2**20       # the largest file student code may write
 MAX_PROCESSES = 512                # per grading user (RLIMIT_NPROC): no fork bomb
 MAX_OUTPUT = (4000, 12000)         # bytes of a child's stdout kept: head, tail
@@ -73,6 +103,7 @@ class ChildResult:
     status: int | None = None       # waitpid status as exit code (negative: killed by that signal)
     timed_out: bool = False
     truncated: bool = False
+    over: str | None = None         # why the watchdog stopped it: over its memory or disk limit (limits.py)
 
     @property
     def ready(self) -> bool:
@@ -82,20 +113,82 @@ class ChildResult:
         return next((m["probe_error"] for m in self.messages if "probe_error" in m), None)
 
 
-class Sandbox:
-    """A zygote and the children it forks. Use as a context manager; ``run`` is thread-safe."""
+@dataclass(frozen=True)
+class GradingUser:
+    name: str
+    uid: int
+    gid: int
+    home: str
 
-    def __init__(self, user: str | None = None, python: str = sys.executable, readable=()):
-        self.user, self.python, self.readable = user, python, [str(p) for p in readable]
-        self.uid = self.gid = None
-        if user is not None:
-            self.uid, self.gid = _resolve_user(user)
+
+def user_names(user) -> list[str]:
+    """``--user``'s names: one, several separated by commas, or a list of them (None: none)."""
+    if user is None:
+        return []
+    names = user.split(",") if isinstance(user, str) else list(user)
+    return list(dict.fromkeys(name.strip() for name in names if name.strip()))
+
+
+def grading_users(user) -> list[GradingUser]:
+    """The grading users ``user`` names (:func:`user_names`); GraderError if one cannot grade."""
+    return [_resolve_user(name) for name in user_names(user)]
+
+
+def readable_by(users, paths, python: str = sys.executable) -> dict[str, list[str]]:
+    """User name -> what it can read of ``paths`` (the folders, everything below them): each
+    file and folder the grader finds there, tried as that user. OSError if it cannot run Python."""
+    entries = limits.tree([os.path.abspath(p) for p in paths if os.path.lexists(p)])
+    return {user.name: limits.as_user(python, user.uid, user.gid, "readable", entries) for user in users}
+
+
+def exposure(users, paths, python: str = sys.executable) -> str | None:
+    """What the grading users can read of ``paths``, as a sentence ending in the command that
+    closes it; None when they can read none of it. GraderError if it cannot be tried."""
+    tops = [os.path.abspath(p) for p in paths if os.path.lexists(p)]
+    if not users or not tops:
+        return None
+    try:
+        readable = readable_by(users, tops, python)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        raise GraderError(f"could not test what the grading users can read: {exc}") from None
+    for name, found in readable.items():
+        if found:
+            opened = [t for t in tops if any(f == t or f.startswith(t.rstrip("/") + "/") for f in found)]
+            return (f"the grading user {name} can read {len(found)} of the files and folders of {', '.join(opened)} "
+                    f"(such as {found[0]}); close {'them' if len(opened) > 1 else 'it'} with: "
+                    f"chmod go-rwx {' '.join(shlex.quote(t) for t in opened)}")
+    return None
+
+
+class Sandbox:
+    """A zygote and the children it forks. Use as a context manager; ``run`` is thread-safe.
+
+    ``user``: the grading users (a name, several separated by commas, or a list); each child
+    runs as the one fewest children are running as at the time, so with at least as many users
+    as children at once no two children share one user's reach (its files, its processes).
+    """
+
+    def __init__(self, user=None, python: str = sys.executable, readable=()):
+        self.python, self.readable = python, [str(p) for p in readable]
+        self.users = grading_users(user)
+        self.user = ",".join(u.name for u in self.users) or None
         self.proc = None
         self.sock = None
+        self.watchdog = None
         self._lock = threading.Lock()
         self._start_lock = threading.Lock()
         self._waiting: dict[int, dict] = {}
         self._next_id = 0
+        self._busy: Counter = Counter()  # uid -> children running as that user now
+
+    @property
+    def uid(self) -> int | None:
+        """The first grading user's uid (``run`` hands each child's scratch to the user it runs as)."""
+        return self.users[0].uid if self.users else None
+
+    @property
+    def gid(self) -> int | None:
+        return self.users[0].gid if self.users else None
 
     # ---- life cycle
     def __enter__(self):
@@ -111,16 +204,16 @@ class Sandbox:
                 self._start()
 
     def _start(self):
-        if self.uid is not None:
-            _preflight_python(self.python, self.uid, self.gid, self.readable)
+        if self.users:
+            _preflight_python(self.python, self.users, self.readable)
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.home = tempfile.mkdtemp(prefix="grader-zygote-")  # its caches (matplotlib's fonts), private
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OPENBLAS_NUM_THREADS": "1",
                "MPLBACKEND": "Agg", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
                "MPLCONFIGDIR": self.home, "TMPDIR": self.home, "HOME": self.home}
-        uid = -1 if self.uid is None else self.uid
+        uids = ",".join(str(u.uid) for u in self.users)
         self.proc = subprocess.Popen([self.python, "-I", str(HERE / "sandbox.py"), str(child_sock.fileno()), str(PROBE),
-                                      str(uid)],
+                                      uids],
                                      pass_fds=(child_sock.fileno(),), env=env, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         child_sock.close()
@@ -130,13 +223,16 @@ class Sandbox:
             output = self.proc.stdout.read().decode("utf-8", "replace")[-3000:] if self.proc.stdout else ""
             self.close()
             raise GraderError(f"the grader's zygote ({self.python}) did not start: {output.strip() or hello}")
+        self.watchdog = limits.Watchdog(self.proc.pid)
         threading.Thread(target=self._dispatch, daemon=True).start()
 
     def close(self):
         """Close the zygote's socket: it kills every child, stray and process of the grading
-        user, then exits (killed if it has not within 30 s)."""
+        users, then exits (killed if it has not within 30 s)."""
         if self.proc is None:
             return
+        if self.watchdog is not None:
+            self.watchdog.close()
         try:
             self.sock.shutdown(socket.SHUT_RDWR)  # wakes our dispatcher too, which close() alone would not
         except OSError:
@@ -174,9 +270,35 @@ class Sandbox:
                         slot["reaped_event"].set()
 
     # ---- one child
-    def run(self, scratch: Path, plan: dict, env: dict, timeout: float) -> ChildResult:
-        """Fork a child for ``plan`` in ``scratch``; wait at most ``timeout`` seconds; clean up."""
+    def run(self, scratch: Path, plan: dict, env: dict, timeout: float, *, memory: int | None = None,
+            disk: int | None = None) -> ChildResult:
+        """Fork a child for ``plan`` in ``scratch``; wait at most ``timeout`` seconds; clean up.
+
+        ``memory``, ``disk``: its limits in bytes (None: none), which the watchdog enforces
+        (``limits.py``): over one, the child is stopped and ``ChildResult.over`` says why.
+        """
         self.start()
+        user = self._take_user()
+        try:
+            return self._run(scratch, plan, env, timeout, memory, disk, user)
+        finally:
+            with self._lock:
+                if user is not None:
+                    self._busy[user.uid] -= 1
+
+    def _take_user(self) -> GradingUser | None:
+        with self._lock:
+            if not self.users:
+                return None
+            user = min(self.users, key=lambda u: self._busy[u.uid])  # the first of the least busy
+            self._busy[user.uid] += 1
+            return user
+
+    def _run(self, scratch, plan, env, timeout, memory, disk, user) -> ChildResult:
+        uid, gid = (user.uid, user.gid) if user is not None else (None, None)
+        places = limits.places(user.home, uid) if user is not None else []  # where the user may leave files
+        if user is not None:
+            os.chown(scratch, uid, gid)  # the scratch is the child's user's own
         out_r, out_w = os.pipe()
         res_r, res_w = os.pipe()
         with self._lock:
@@ -188,15 +310,17 @@ class Sandbox:
         output.start()
         results.start()
         started = time.monotonic()
-        request = {"id": slot["id"], "scratch": str(scratch), "plan": plan, "env": env,
-                   "uid": self.uid, "gid": self.gid}
-        try:
-            with self._lock:
-                _send_frame(self.sock, request, fds=[out_w, res_w])
-        finally:
-            os.close(out_w)
-            os.close(res_w)
-        pid = slot["pid"] if slot["started"].wait(30) and "pid" in slot else None
+        request = {"id": slot["id"], "scratch": str(scratch), "plan": plan, "env": env, "uid": uid, "gid": gid}
+        with self.watchdog.unclaimed():
+            try:
+                with self._lock:
+                    _send_frame(self.sock, request, fds=[out_w, res_w])
+            finally:
+                os.close(out_w)
+                os.close(res_w)
+            pid = slot["pid"] if slot["started"].wait(30) and "pid" in slot else None
+            if pid is not None:
+                self.watchdog.add(slot["id"], limits.Watch(pid, uid, str(scratch), memory, disk, tuple(places)))
         # The time limit is the student's: it starts when the child reports ready, after the
         # grader's own set-up (imports, loading the data), which gets SETUP_SECONDS of its own.
         while pid is not None and not results.ready.is_set() and not slot["event"].is_set() \
@@ -205,27 +329,37 @@ class Sandbox:
         student_start = time.monotonic()
         finished = slot["event"].wait(max(0.0, timeout - (time.monotonic() - student_start))) \
             if results.ready.is_set() else slot["event"].is_set()
-        if pid is not None:  # the zygote kills the child's session and every stray (point 5)
-            with self._lock:
-                _send_frame(self.sock, {"op": "reap", "id": slot["id"], "root": pid})
-            slot["reaped_event"].wait(30)
+        watch = self.watchdog.remove(slot["id"])
+        if pid is not None:  # the zygote kills the child's session and every stray, then cleans up (point 5)
+            clean = {"gid": gid, "tops": places} if user is not None else None
+            with self.watchdog.unclaimed():
+                with self._lock:
+                    _send_frame(self.sock, {"op": "reap", "id": slot["id"], "root": pid,
+                                            "uid": uid if user is not None else -1, "clean": clean})
+                slot["reaped_event"].wait(30 + limits.AS_USER_SECONDS)
             slot["event"].wait(10)
         output.join(10)
         results.join(10)
         with self._lock:
             self._waiting.pop(slot["id"], None)
         result = ChildResult(results.messages, output.text(), slot.get("status"), timed_out=not finished,
-                             truncated=results.truncated)
+                             truncated=results.truncated, over=watch.over if watch else None)
         if slot.get("dead"):
             raise GraderError("the grader's zygote died while a group was being graded")
         if pid is None:
             raise GraderError(f"the grader's zygote could not start a child: {slot.get('error', 'no reply')}")
+        if slot.get("clean_error"):
+            raise GraderError(f"the grader could not remove what the student's code left in the shared places "
+                              f"(as its grading user): {slot['clean_error']}")
+        if result.over and not result.ready:
+            raise GraderError(f"a sandboxed child was stopped during the grader's own set-up, before any student "
+                              f"code ran: {result.over}. Raise --memory (or --disk)")
         if result.status == SANDBOX_FAILED and not result.ready:
             raise GraderError(f"a sandboxed child could not set itself up: {result.output.strip()[-2000:]}")
         return result
 
 
-def _resolve_user(user: str):
+def _resolve_user(user: str) -> GradingUser:
     import pwd
     if os.geteuid() != 0:
         raise GraderError(f"--user {user} needs the grader to run as root (it runs as uid {os.geteuid()}); "
@@ -236,7 +370,7 @@ def _resolve_user(user: str):
         raise GraderError(f"--user {user}: no such user on this machine") from None
     if entry.pw_uid == 0:
         raise GraderError(f"--user {user} is root (uid 0): student code never runs as root")
-    return entry.pw_uid, entry.pw_gid
+    return GradingUser(user, entry.pw_uid, entry.pw_gid, entry.pw_dir)
 
 
 PREFLIGHT = """
@@ -256,25 +390,42 @@ print("ok")
 """
 
 
-def _preflight_python(python, uid, gid, readable):
-    """Refuse to grade when the grading user cannot run the configured Python and its packages,
-    or cannot read what the student's code reads (utils.py, the data)."""
-    home = tempfile.mkdtemp(prefix="grader-preflight-")  # the user's caches go here, then away
-    os.chown(home, uid, gid)
+def _preflight_python(python, users, readable):
+    """Refuse to grade when a grading user cannot run the configured Python and its packages,
+    or cannot read what the student's code reads (utils.py, the data). The users are tried at
+    once: seconds each."""
+    homes, runs = [], []
     try:
-        done = subprocess.run([python, "-I", "-c", PREFLIGHT, *readable], user=uid, group=gid, extra_groups=[],
-                              cwd="/", env={"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home,
-                                            "MPLCONFIGDIR": home, "LANG": "C.UTF-8"},
-                              capture_output=True, text=True, timeout=300)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise GraderError(f"the grading user (uid {uid}) cannot run {python}: {exc}") from None
+        for user in users:
+            home = tempfile.mkdtemp(prefix="grader-preflight-")  # the user's caches go here, then away
+            homes.append(home)
+            os.chown(home, user.uid, user.gid)
+            try:
+                runs.append(subprocess.Popen(
+                    [python, "-I", "-c", PREFLIGHT, *readable], user=user.uid, group=user.gid, extra_groups=[],
+                    cwd="/", env={"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "MPLCONFIGDIR": home,
+                                  "LANG": "C.UTF-8"},
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            except OSError as exc:
+                raise GraderError(f"the grading user {user.name} (uid {user.uid}) cannot run {python}: {exc}") from None
+        for user, run in zip(users, runs):
+            try:
+                out, err = run.communicate(timeout=300)
+            except subprocess.TimeoutExpired:
+                run.kill()
+                out, err = run.communicate()
+            if run.returncode != 0 or out.strip() != "ok":
+                raise GraderError(f"the grading user {user.name} (uid {user.uid}) cannot use {python} with the "
+                                  f"course's packages (exit status {run.returncode}): {(err or out).strip()[-1500:]}. "
+                                  "Make the Python installation readable by that user (chmod -R a+rX), or pass a "
+                                  "Python it can run")
     finally:
-        shutil.rmtree(home, ignore_errors=True)
-    if done.returncode != 0 or done.stdout.strip() != "ok":
-        raise GraderError(f"the grading user (uid {uid}) cannot use {python} with the course's packages "
-                          f"(exit status {done.returncode}): {(done.stderr or done.stdout).strip()[-1500:]}. "
-                          "Make the Python installation readable by that user (chmod -R a+rX), or pass a "
-                          "Python it can run")
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+        for home in homes:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def _kill_group(pid):
@@ -282,36 +433,6 @@ def _kill_group(pid):
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def _process_table() -> dict[int, tuple[int, int]]:
-    """pid -> (ppid, uid) of every live process, from /proc (zombies are already dead)."""
-    table = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/status", "rb") as f:
-                fields = dict(line.split(b":", 1) for line in f.read().splitlines() if b":" in line)
-            if fields[b"State"].split()[0] != b"Z":
-                table[int(name)] = (int(fields[b"PPid"]), int(fields[b"Uid"].split()[0]))
-        except (OSError, KeyError, ValueError, IndexError):
-            continue
-    return table
-
-
-def _subtrees(table, roots) -> set[int]:
-    """The roots and all their descendants."""
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    found, todo = set(), [r for r in roots if r in table]
-    while todo:
-        pid = todo.pop()
-        if pid not in found:
-            found.add(pid)
-            todo.extend(children.get(pid, ()))
-    return found
 
 
 class _TailReader(threading.Thread):
@@ -409,20 +530,29 @@ def _recv_frame(sock, fds=None):
 
 
 # --------------------------------------------------------------------------- zygote side
-def _zygote(fd, probe_path, uid):
-    """``python -I sandbox.py FD PROBE UID``: preload, then serve until the parent goes away.
+def _load(name, path):
+    """The module in the file ``path``, as ``name`` (the zygote has no package to import from)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _zygote(fd, probe_path, uids):
+    """``python -I sandbox.py FD PROBE UIDS``: preload, then serve until the parent goes away.
 
     Requests: a child to fork (with its two pipes), or ``{"op": "reap"}`` when a group ends.
     The zygote is single-threaded and forks only here, so it knows exactly which children
-    are groups still running: everything else it finds is a stray.
+    are groups still running: everything else it finds is a stray. ``UIDS``: the grading
+    users, comma-separated (none: empty); each request says which one its child runs as.
     """
-    import importlib.util
+    import importlib
 
     sock = socket.socket(fileno=fd)
-    spec = importlib.util.spec_from_file_location("grader_probe", probe_path)
-    probe = importlib.util.module_from_spec(spec)
-    sys.modules["grader_probe"] = probe
-    spec.loader.exec_module(probe)
+    probe = _load("grader_probe", probe_path)
     for name in ("sklearn.model_selection", "matplotlib", "matplotlib.pyplot", "matplotlib.figure",
                  "torch", "torch.nn", "torch.optim", "torch._dynamo"):
         importlib.import_module(name)
@@ -430,7 +560,7 @@ def _zygote(fd, probe_path, uid):
         import ctypes
         ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     base_path = list(sys.path)
-    running: dict[int, int] = {}  # child pid -> request id, until reaped
+    running: dict[int, tuple[int, str]] = {}  # child pid -> (request id, its scratch), until reaped
     _send_frame(sock, {"ready": True})
     while True:
         if select.select([sock], [], [], 0.05)[0]:
@@ -440,14 +570,19 @@ def _zygote(fd, probe_path, uid):
             except OSError:
                 request = None
             if request is None:  # the parent is gone: nothing of the grading may outlive it
-                _reap(running, uid, protect=set())
+                _reap(running, uids, protect=set())
                 break
             if request.get("op") == "reap":
                 root = request["root"]
                 if root in running:  # not reaped yet, so the pid (and its group) is still this child's
                     _kill_group(root)
-                _reap(running, uid, protect=set(running) - {root})
-                _send_frame(sock, {"id": request["id"], "reaped": True})
+                others = {pid: entry for pid, entry in running.items() if pid != root}
+                _reap(running, {request["uid"]} - {-1}, protect=set(others))
+                reply = {"id": request["id"], "reaped": True}
+                if request.get("clean"):
+                    reply["clean_error"] = _clean(request["uid"], request["clean"],
+                                                  spare=[scratch for _, scratch in others.values()])
+                _send_frame(sock, reply)
                 continue
             sys.stdout.flush()
             sys.stderr.flush()
@@ -457,7 +592,7 @@ def _zygote(fd, probe_path, uid):
                 _child(request, fds, probe, base_path)
             for f in fds:
                 os.close(f)
-            running[pid] = request["id"]
+            running[pid] = (request["id"], request["scratch"])
             _send_frame(sock, {"id": request["id"], "pid": pid})
         _wait_children(sock, running)
     os._exit(0)
@@ -474,24 +609,23 @@ def _wait_children(sock, running):
             return
         if pid in running:
             try:
-                _send_frame(sock, {"id": running.pop(pid), "status": os.waitstatus_to_exitcode(status)})
+                _send_frame(sock, {"id": running.pop(pid)[0], "status": os.waitstatus_to_exitcode(status)})
             except OSError:
                 pass
 
 
-def _reap(running, uid, protect):
-    """Kill every process below the zygote, and every process of the grading user, except the
-    ``protect``ed children (groups still running) and theirs. Repeats until a scan finds none:
-    a dying stray may fork."""
+def _reap(running, uids, protect):
+    """Kill every process below the zygote, and every process of the grading users ``uids``,
+    except the ``protect``ed children (groups still running) and theirs. Repeats until a scan
+    finds none: a dying stray may fork."""
     if not os.path.isdir("/proc"):
         return
     me = os.getpid()
     for _ in range(100):
-        table = _process_table()
-        safe = _subtrees(table, protect)
-        victims = _subtrees(table, {me}) - {me}
-        if uid >= 0:
-            victims |= {pid for pid, (_, owner) in table.items() if owner == uid}
+        table = limits.process_table()
+        safe = limits.subtrees(table, protect)
+        victims = limits.subtrees(table, {me}) - {me}
+        victims |= {pid for pid, entry in table.items() if entry.uid in uids}
         victims -= safe
         if not victims:
             return
@@ -501,6 +635,18 @@ def _reap(running, uid, protect):
             except (ProcessLookupError, PermissionError):
                 pass
         time.sleep(0.01)
+
+
+def _clean(uid, clean, spare) -> str | None:
+    """Remove what the grading user left in the shared places and its home (point 5), acting
+    as that user, sparing the scratch folders of groups still running; why it failed, if it
+    did. The group's processes are dead by now (``_reap``), so none of them writes meanwhile."""
+    try:
+        limits.as_user(sys.executable, uid, clean["gid"], "clean",
+                       {"tops": clean["tops"], "skip": [os.path.realpath(p) for p in spare]})
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def _child(request, fds, probe, base_path):
@@ -549,4 +695,5 @@ def _child(request, fds, probe, base_path):
 
 
 if __name__ == "__main__":
-    _zygote(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
+    limits = _load("grader_limits", LIMITS)
+    _zygote(int(sys.argv[1]), sys.argv[2], {int(uid) for uid in sys.argv[3].split(",") if uid})

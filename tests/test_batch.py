@@ -14,6 +14,7 @@ import sys
 import threading
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -40,7 +41,7 @@ from grader.runner import GradeReport, ItemResult
 from grader.sandbox import GraderError
 
 HANG = "while True:  # never imports\n    pass\n"
-NO_SANDBOX = object()  # for a stand-in grade(), which needs no sandbox
+NO_SANDBOX = SimpleNamespace(users=[])  # for a stand-in grade(), which needs no sandbox (nor grading users)
 POINTS = {item.id: item.points for item in ITEMS}
 ALL_FILES = {f"{group.module}.py" for group in GROUPS.values()}
 

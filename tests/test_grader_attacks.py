@@ -1,17 +1,21 @@
 """Hostile submissions: what each attack on the grader gets now.
 
-Each test is an attack a student could write (issue 12's measurements), and asserts that it
-gains nothing. The ones that matter as root with student code under an unprivileged user (as
-Gradescope's run_autograder grades) use a throwaway user made for the session
-(``grading_user``); where this machine cannot make one (not root, no useradd), they skip and
-pytest's summary prints why. Student code never runs as root on a path it controls here:
-without a throwaway user those tests do not run.
+Each test is an attack a student could write (issue 12's measurements, then issue 20's:
+memory, disk, one submission's code reaching another's), and asserts that it gains nothing
+and costs only what it touches. The ones that matter as root with student code under an
+unprivileged user (as Gradescope's run_autograder grades) use throwaway users made for the
+session (``grading_users``, two, for grades at once); where this machine cannot make them
+(not root, no useradd), they skip and pytest's summary prints why. Student code never runs
+as root on a path it controls here: without a throwaway user those tests do not run.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import struct
@@ -24,11 +28,16 @@ from pathlib import Path
 
 import pytest
 from helpers import ROOT, assert_valid_results, filled_handout
+from synthetic_export import Entry, build_export, sources
 
+from grader import limits
+from grader.__main__ import exposed_submission
 from grader.__main__ import main as grader_main
+from grader.batch import Options, check_confidential, run_batch
+from grader.limits import SHARED_PLACES, GiB, MiB, as_user, process_table
 from grader.report import results_json, table, write_results
 from grader.runner import grade
-from grader.sandbox import GraderError, _process_table
+from grader.sandbox import GraderError, GradingUser
 
 
 def _filled_numpy():
@@ -40,18 +49,18 @@ def _filled_numpy():
 NUMPY = _filled_numpy()  # a perfect student's numpy_ann.py: the handout filled with the reference's regions
 
 
-# --------------------------------------------------------------------------- a throwaway user
-def _acl(uid, mode):
-    """A POSIX access ACL (the kernel's xattr format): the mode's bits, plus execute for ``uid``."""
+# --------------------------------------------------------------------------- throwaway users
+def _acl(uids, mode):
+    """A POSIX access ACL (the kernel's xattr format): the mode's bits, plus execute for ``uids``."""
     undefined = 0xFFFFFFFF
     owner, group, other = (mode >> 6) & 7, (mode >> 3) & 7, mode & 7
-    entries = [(0x01, owner, undefined), (0x02, 1, uid), (0x04, group, undefined), (0x10, group | 1, undefined),
-               (0x20, other, undefined)]
+    entries = [(0x01, owner, undefined), *((0x02, 1, uid) for uid in sorted(uids)), (0x04, group, undefined),
+               (0x10, group | 1, undefined), (0x20, other, undefined)]
     return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
 
 
-def _grant_traverse(uid, paths):
-    """Let ``uid`` (only) pass through the directories above ``paths`` that others cannot enter."""
+def _grant_traverse(uids, paths):
+    """Let ``uids`` (only) pass through the directories above ``paths`` that others cannot enter."""
     granted = []
     for path in paths:
         for directory in [*reversed(Path(path).resolve().parents), Path(path).resolve()]:
@@ -65,37 +74,50 @@ def _grant_traverse(uid, paths):
                 raise RuntimeError(f"{directory} already has an ACL")
             except OSError:
                 pass
-            os.setxattr(directory, "system.posix_acl_access", _acl(uid, mode & 0o777))
+            os.setxattr(directory, "system.posix_acl_access", _acl(uids, mode & 0o777))
             granted.append((directory, mode & 0o7777))
     return granted
 
 
 @pytest.fixture(scope="session")
-def grading_user():
-    """A throwaway unprivileged user that can run this Python and read the repository, then gone."""
+def grading_users():
+    """Two throwaway unprivileged users that can run this Python and read the repository, then
+    gone, with whatever they left in the shared places."""
     if os.geteuid() != 0:
-        pytest.skip("needs root: the attacks on --user are run as root with a throwaway user")
+        pytest.skip("needs root: the attacks on --user are run as root with throwaway users")
     if not shutil.which("useradd"):
         pytest.skip("no useradd on this machine to make a throwaway user")
-    name = f"grader-test-{os.getpid()}"
-    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True,
-                   capture_output=True)
-    uid = pwd.getpwnam(name).pw_uid
-    granted = []
+    names, granted = [f"grader-test-{os.getpid()}", f"grader-test-{os.getpid()}-b"], []
     try:
+        for name in names:
+            subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                           check=True, capture_output=True)
         try:
-            granted = _grant_traverse(uid, [sys.prefix, sys.base_prefix, ROOT])
+            granted = _grant_traverse([uid_of(n) for n in names], [sys.prefix, sys.base_prefix, ROOT])
         except (OSError, RuntimeError) as exc:
-            pytest.skip(f"cannot give the throwaway user access to Python and the repository: {exc}")
-        yield name
+            pytest.skip(f"cannot give the throwaway users access to Python and the repository: {exc}")
+        yield names
     finally:
+        uids = {}
+        for name in names:
+            with contextlib.suppress(KeyError):
+                uids[name] = uid_of(name)
+        for pid, entry in process_table().items():
+            if entry.uid in uids.values():
+                os.kill(pid, signal.SIGKILL)
+        for name, uid in uids.items():  # what a failed test left, while the users can still run Python
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                as_user(sys.executable, uid, pwd.getpwnam(name).pw_gid, "clean", {"tops": SHARED_PLACES, "skip": []})
         for directory, mode in reversed(granted):
             os.removexattr(directory, "system.posix_acl_access")
             os.chmod(directory, mode)
-        for pid, (_, owner) in _process_table().items():
-            if owner == uid:
-                os.kill(pid, signal.SIGKILL)
-        subprocess.run(["userdel", name], check=False, capture_output=True)
+        for name in uids:
+            subprocess.run(["userdel", name], check=False, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def grading_user(grading_users):
+    return grading_users[0]
 
 
 @pytest.fixture(scope="session")
@@ -112,12 +134,15 @@ def uid_of(name):
     return pwd.getpwnam(name).pw_uid
 
 
-def numpy_submission(directory: Path, code: str, source: str = NUMPY) -> Path:
+def numpy_source(code: str, source: str = NUMPY) -> str:
     """The reference numpy_ann.py with ``code`` run at import time (right after numpy)."""
+    return source.replace("\nimport numpy as np\n", "\nimport numpy as np\n" + textwrap.dedent(code), 1)
+
+
+def numpy_submission(directory: Path, code: str, source: str = NUMPY) -> Path:
+    """A folder holding :func:`numpy_source`."""
     directory.mkdir(parents=True, exist_ok=True)
-    code = textwrap.dedent(code)
-    source = source.replace("\nimport numpy as np\n", "\nimport numpy as np\n" + code, 1)
-    (directory / "numpy_ann.py").write_text(source)
+    (directory / "numpy_ann.py").write_text(numpy_source(code, source))
     return directory
 
 
@@ -305,6 +330,8 @@ def shared_dir():
 
 def survivor_submission(tmp_path, shared):
     pidfile = shared / "pid"
+    pidfile.touch()  # ours, for the survivor to write in: the grading user's own files are removed after the group
+    pidfile.chmod(0o666)
     return numpy_submission(tmp_path / "sub", SURVIVOR.format(pidfile=str(pidfile), target=str(shared))), pidfile
 
 
@@ -332,7 +359,7 @@ def test_setsid_survivor_is_killed_under_a_user(tmp_path, grading_user, user_san
     pid = int(pidfile.read_text())
     time.sleep(0.3)
     assert not alive(pid)
-    assert not [p for p, (_, uid) in _process_table().items() if uid == uid_of(grading_user)]
+    assert not [pid for pid, entry in process_table().items() if entry.uid == uid_of(grading_user)]
 
 
 # --------------------------------------------------------------------------- 4. running as root
@@ -453,3 +480,306 @@ def test_archive_that_is_not_a_zip_is_refused(tmp_path):
     assert grader_main([str(archive), "--results", str(results), "--fast"]) == 0
     data = json.loads(results.read_text())
     assert data["score"] == 0 and "not a readable .zip" in data["output"]
+
+
+# --------------------------------------------------------------------------- 7. memory (issue 20.1)
+RELU_GRAD = "        grad = (np.asarray(z) > 0).astype(int)"
+UNTOUCHED = ("1.1", "1.2", "1.4", "1.5", "1.8", "1.9")  # the numpy items that never call _relu_grad (1.6, 1.7 do)
+HOGS = {  # code that holds about 2 GiB, one way or another, then waits in _relu_grad
+    "arrays": "_HOG.extend(np.ones(100 * 2**20, dtype=np.uint8) for _ in range(20))",
+    "shared mmap": "import mmap\n_HOG.append(mmap.mmap(-1, 2**31))\n"
+                   "for _ in range(32):\n    _HOG[-1].write(b'1' * 2**26)",
+    "detached process": textwrap.dedent("""\
+        import os
+        pid = os.fork()
+        if pid == 0:
+            os.setsid()
+            if os.fork() == 0:
+                _HOG.extend(np.ones(100 * 2**20, dtype=np.uint8) for _ in range(20))
+                time.sleep(30)
+            os._exit(0)
+        os.waitpid(pid, 0)"""),
+    "/dev/shm files": textwrap.dedent("""\
+        for i in range(20):  # files of 100 MiB: one may hold 200 MB at most
+            with open("/dev/shm/grader-hog-%d-%d" % (os.getpid(), i), "wb") as f:
+                f.write(b'1' * 100 * 2**20)"""),
+}
+
+
+def relu_grad_doing(code: str) -> str:
+    """The filled handout's numpy_ann.py whose _relu_grad runs ``code``, waits 2 s, then answers right."""
+    body = textwrap.indent(f"import os, time\n{code}\ntime.sleep(2)\n", " " * 8)
+    source = NUMPY.replace(RELU_GRAD, body + RELU_GRAD, 1)
+    return source.replace("\nimport numpy as np\n", "\nimport numpy as np\n_HOG = []\n", 1)
+
+
+def assert_stopped_for_memory(report, limit_text):
+    by_id = {r.item.id: r for r in report.results}
+    assert by_id["1.3"].score == 0, by_id["1.3"].output
+    assert f"used more than the memory limit of {limit_text}" in by_id["1.3"].output
+    assert "stopped while this item ran" in by_id["1.3"].output
+    assert all(by_id[i].score == by_id[i].max_score for i in UNTOUCHED), [(i, by_id[i].why) for i in UNTOUCHED]
+
+
+@pytest.mark.slow  # allocates about 1 GiB at a time, in four children
+@pytest.mark.parametrize("hog", ["arrays", "shared mmap", "detached process"])
+def test_memory_over_the_limit_costs_only_the_items_it_touches(tmp_path, sandbox, hog):
+    """Issue 20.1: _relu_grad holding 2 GiB under a 1 GiB limit (the issue's 10 GB, scaled down)
+    is stopped; the items that never call it still score, in a fresh child."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "numpy_ann.py").write_text(relu_grad_doing(HOGS[hog]))
+    report = grade(sub, fast=True, groups=["numpy_unit"], sandbox=sandbox, memory=1 * GiB)
+    assert_stopped_for_memory(report, "1 GiB")
+    assert not [pid for pid in limits.subtrees(process_table(), [sandbox.proc.pid]) if pid != sandbox.proc.pid]
+
+
+@pytest.mark.slow  # a sandbox as a throwaway user; writes about 1 GiB to /dev/shm
+def test_memory_held_in_dev_shm_counts_and_is_removed(tmp_path, grading_user, user_sandbox):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "numpy_ann.py").write_text(relu_grad_doing(HOGS["/dev/shm files"]))
+    report = grade(sub, fast=True, groups=["numpy_unit"], sandbox=user_sandbox, memory=1 * GiB)
+    assert_stopped_for_memory(report, "1 GiB")
+    assert not [p for p in Path("/dev/shm").glob("grader-hog-*") if p.stat().st_uid == uid_of(grading_user)]
+
+
+def test_torch_trains_under_a_limit_below_its_virtual_size(tmp_path, sandbox):
+    """The limit counts resident memory, not the address space: torch's mappings (inherited from the
+    zygote: 3 GiB for this CUDA build) are far above 1 GiB, and its training stays well within."""
+    sub = filled_handout(tmp_path / "sub", ("pytorch_ann.py", "pytorch_cnn.py"))
+    report = grade(sub, fast=True, groups=["ann_unit", "cnn_unit"], sandbox=sandbox, memory=1 * GiB)
+    graded = [r for r in report.results if r.item.group in ("ann_unit", "cnn_unit")]
+    assert all(r.score == r.max_score for r in graded), [(r.item.id, r.why) for r in graded]
+
+
+def test_default_memory_follows_the_machines_limit(tmp_path):
+    """The default per-child limit: the recommended autograder's, less where the container's own
+    cgroup limit (v2 or v1, read up the hierarchy) or the RAM is smaller."""
+    proc, cgroup = tmp_path / "proc", tmp_path / "cgroup"
+    (proc / "self").mkdir(parents=True)
+    (proc / "meminfo").write_text("MemTotal:       16777216 kB\nMemFree:  1 kB\n")  # 16 GiB
+    (cgroup / "box" / "inner").mkdir(parents=True)
+    (cgroup / "box" / "memory.max").write_text(f"{3 * GiB}\n")
+    (cgroup / "box" / "inner" / "memory.max").write_text("max\n")
+    (proc / "self" / "cgroup").write_text("0::/box/inner\n")
+    assert limits.container_memory(str(proc), str(cgroup)) == 3 * GiB
+    (cgroup / "memory").mkdir()  # v1, inside a container: its own path (the host's) is absent, the root is its own
+    (cgroup / "memory" / "memory.limit_in_bytes").write_text(f"{768 * MiB}\n")
+    (proc / "self" / "cgroup").write_text("5:memory:/docker/0123abcd\n1:cpu:/docker/0123abcd\n")
+    assert limits.container_memory(str(proc), str(cgroup)) == 768 * MiB
+    (cgroup / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # v1's "no limit"
+    assert limits.container_memory(str(proc), str(cgroup)) == 16 * GiB
+    recommended = limits.RECOMMENDED_MACHINE - limits.GRADER_OWN
+    assert limits.default_memory(16 * GiB) == limits.default_memory(4 * GiB) == recommended
+    assert limits.default_memory(3 * GiB) == 3 * GiB - limits.GRADER_OWN
+    assert limits.default_memory(768 * MiB) == limits.MINIMUM_MEMORY
+    assert limits.memory_warning(recommended, 1, machine=4 * GiB) is None
+    assert "lower --memory or --jobs" in limits.memory_warning(recommended, 2, machine=4 * GiB)
+    assert "correct code may be stopped" in limits.memory_warning(limits.default_memory(2 * GiB), 1, machine=2 * GiB)
+    assert limits.size("2.5G") == int(2.5 * GiB) and limits.size("600MiB") == 600 * MiB and limits.size("none") is None
+
+
+# --------------------------------------------------------------------------- 8. disk (issue 20.2)
+@pytest.fixture
+def home_of(grading_user):
+    """The throwaway user's home folder, made for the test (the user has none), then gone."""
+    home = Path(pwd.getpwnam(grading_user).pw_dir)
+    assert not home.exists()
+    home.mkdir(parents=True)
+    os.chown(home, uid_of(grading_user), pwd.getpwnam(grading_user).pw_gid)
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+LITTER = """
+    import os, pwd
+    home = pwd.getpwuid(os.getuid()).pw_dir  # $HOME is the scratch folder
+    for place in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", home, {shared!r}):
+        try:
+            os.makedirs(os.path.join(place, {mark!r} + "-dir", "deeper"))
+            open(os.path.join(place, {mark!r} + "-dir", "deeper", "file"), "w").write("litter")
+            open(os.path.join(place, {mark!r} + "-file"), "w").write("litter")
+            os.symlink({victim!r}, os.path.join(place, {mark!r} + "-link"))
+        except OSError:
+            pass
+"""
+
+
+@pytest.mark.slow  # a sandbox as a throwaway user
+def test_files_left_in_shared_places_are_removed(tmp_path, grading_user, user_sandbox, shared_dir, home_of):
+    """Issue 20.2: what the code leaves in /tmp, /var/tmp, /dev/shm, /run/lock, its home and a
+    world-writable folder of someone else's is removed after its group, as that user: the links
+    it planted are removed, never followed."""
+    victim = tmp_path / "victim"
+    victim.write_text("root's")
+    theirs = shared_dir / "theirs"
+    theirs.write_text("root's")
+    mark = f"grader-litter-{os.getpid()}"
+    sub = numpy_submission(tmp_path / "sub", LITTER.format(shared=str(shared_dir), mark=mark, victim=str(victim)))
+    report = grade(sub, fast=True, groups=["numpy_unit"], sandbox=user_sandbox)
+    assert report.results[0].score == 3, report.results[0].output
+    places = [p for p in (*SHARED_PLACES, str(home_of), str(shared_dir)) if os.path.isdir(p)]
+    assert home_of.is_dir()  # the home itself stays
+    left = [str(p) for place in places for p in Path(place).glob(mark + "*")]
+    assert not left
+    assert victim.read_text() == "root's" and theirs.read_text() == "root's"
+    uid = uid_of(grading_user)
+    assert limits.disk_usage(places, {uid})[uid] == [0, 0]
+
+
+def test_without_a_user_nothing_of_yours_is_removed(tmp_path, sandbox):
+    """Without --user the code runs as you: the grader removes nothing of yours outside its scratch."""
+    import tempfile
+
+    mine = Path(tempfile.gettempdir()) / f"grader-mine-{os.getpid()}"
+    sub = numpy_submission(tmp_path / "sub", f"open({str(mine)!r}, 'w').write('mine')\n")
+    try:
+        grade(sub, fast=True, groups=["numpy_unit"], sandbox=sandbox)
+        assert mine.read_text() == "mine"
+    finally:
+        mine.unlink(missing_ok=True)
+
+
+def test_clean_up_spares_what_it_is_told(grading_user, shared_dir):
+    """The clean-up as the user spares the scratch folders of groups still running (``skip``)."""
+    uid, gid = uid_of(grading_user), pwd.getpwnam(grading_user).pw_gid
+    for name in ("running", "finished"):
+        (shared_dir / name).mkdir()
+        (shared_dir / name / "numpy_ann.py").write_text("code")
+        for path in (shared_dir / name, shared_dir / name / "numpy_ann.py"):
+            os.chown(path, uid, gid)
+    as_user(sys.executable, uid, gid, "clean", {"tops": [str(shared_dir)], "skip": [str(shared_dir / "running")]})
+    assert (shared_dir / "running" / "numpy_ann.py").read_text() == "code"
+    assert not (shared_dir / "finished").exists()
+
+
+@pytest.mark.slow  # a sandbox as a throwaway user, two groups at once
+def test_a_group_still_running_keeps_its_scratch(tmp_path, user_sandbox):
+    """Two groups at once as one user: the clean-up after the first leaves the second's files (and
+    processes) alone, so the second still reads its own files after sleeping past the first."""
+    sub = numpy_submission(tmp_path / "sub", "")
+    wait = "import os, time\ntime.sleep(6)\nopen(os.path.join(os.path.dirname(__file__), 'utils.py'))\n"
+    ann = filled_handout(tmp_path / "filled", ("pytorch_ann.py",)) / "pytorch_ann.py"
+    (sub / "pytorch_ann.py").write_text(ann.read_text().replace("\nimport torch\n", "\nimport torch\n" + wait, 1))
+    report = grade(sub, fast=True, groups=["numpy_unit", "ann_unit"], jobs=2, sandbox=user_sandbox)
+    assert all(r.score == r.max_score for r in report.results if r.item.group in ("numpy_unit", "ann_unit")), \
+        [(r.item.id, r.why) for r in report.results if r.score < r.max_score]
+
+
+FLOOD = {  # written in _relu_grad: 4 x 100 MiB, or 10,500 empty files
+    "bytes": "for i in range(4):\n    open(os.path.join(PLACE, 'flood-%d-%d' % (os.getpid(), i)), 'wb')"
+             ".write(b'1' * 100 * 2**20)",
+    "files": "os.makedirs(os.path.join(PLACE, 'flood-%d' % os.getpid()))\nfor i in range(10_500):\n"
+             "    open(os.path.join(PLACE, 'flood-%d' % os.getpid(), str(i)), 'w').close()",
+}
+
+
+@pytest.mark.slow  # writes about 1 GB, or 30,000 files, in all
+@pytest.mark.parametrize("flood, place, box", [("bytes", "/tmp", "user_sandbox"), ("files", "/tmp", "user_sandbox"),
+                                               ("bytes", ".", "sandbox")])
+def test_writing_past_the_disk_cap_is_stopped(tmp_path, request, flood, place, box):
+    """Issue 20.2: a group may write --disk bytes (here 200 MiB) and 10,000 files in all: in the
+    shared places with --user, in its scratch folder in any case."""
+    sandbox = request.getfixturevalue(box)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "numpy_ann.py").write_text(relu_grad_doing(f"PLACE = {place!r}\n{FLOOD[flood]}"))
+    report = grade(sub, fast=True, groups=["numpy_unit"], sandbox=sandbox, disk=200 * MiB)
+    by_id = {r.item.id: r for r in report.results}
+    expected = "wrote more than the limit of 200 MiB to disk" if flood == "bytes" else "more than 10,000 files"
+    assert by_id["1.3"].score == 0 and expected in by_id["1.3"].output, by_id["1.3"].output
+    assert all(by_id[i].score == by_id[i].max_score for i in UNTOUCHED)
+    if place == "/tmp":
+        assert not [p for p in Path(place).glob("flood-*") if p.owner() == sandbox.user]
+
+
+# --------------------------------------------------------------------------- 9. confidentiality (issue 20.3)
+def test_batch_needs_a_grading_user_per_job():
+    users = [GradingUser("nobody", 65534, 65534, "/nonexistent")]
+    with pytest.raises(GraderError, match="--jobs 2 grades 2 submissions at once.*give --user 2 names"):
+        check_confidential(users, 2, [])
+    check_confidential(users + [GradingUser("grader2", 990, 990, "/")], 2, [])  # enough users, nothing private
+    check_confidential([], 4, [])  # no users: nothing to check (main warns)
+
+
+def test_batch_out_is_owner_only(tmp_path, sandbox):
+    """grades.csv holds names, SIDs and e-mails: --out is made readable by its owner only."""
+    export = build_export(tmp_path, [Entry(sources({"numpy_ann.py": NUMPY}))])
+    run_batch(export, tmp_path / "out", Options(fast=True), sandbox=sandbox, progress_stream=io.StringIO())
+    for path in (tmp_path / "out", tmp_path / "out" / "grades.csv"):
+        assert path.stat().st_mode & 0o077 == 0, oct(path.stat().st_mode)
+
+
+@pytest.mark.slow  # a sandbox as a throwaway user
+def test_batch_refuses_an_export_the_grading_user_can_read(shared_dir, user_sandbox):
+    """Issue 20.3: an export (folder or zip) the grading user can read is refused, with the command
+    that closes it; closed, it is graded."""
+    folder = build_export(shared_dir / "folder", [Entry(sources({"numpy_ann.py": NUMPY}))])
+    archive = build_export(shared_dir / "zip", [Entry(sources({"numpy_ann.py": NUMPY}))], zipped=True)
+    for export in (folder, archive):
+        with pytest.raises(GraderError, match=f"can read .* chmod go-rwx {export}"):
+            run_batch(export, shared_dir / "out", Options(fast=True), sandbox=user_sandbox)
+        assert not (shared_dir / "out").exists()
+    folder.chmod(0o700)
+    result = run_batch(folder, shared_dir / "out", Options(fast=True), sandbox=user_sandbox,
+                       progress_stream=io.StringIO())
+    assert result.records[0].scores["1.1"] == 3
+
+
+VICTIM = """
+    # SECRET-OF-THE-OTHER-SUBMISSION
+    import os, time
+    time.sleep(8)
+    raise RuntimeError("victim uid=%d" % os.getuid())
+"""
+SNOOP = """
+    import glob, os, time
+    found, deadline = set(), time.time() + 6
+    while time.time() < deadline:
+        paths = glob.glob("/proc/[0-9]*/cwd/*.py") + glob.glob({export!r} + "/*/*.py") + [
+            os.path.join(base, group, "numpy_ann.py") for base in glob.glob("/tmp/grader-*")  # base: not listable
+            for group in ("numpy_unit", "numpy_run")]
+        for path in paths:
+            try:
+                if "SECRET-OF-" + "THE-OTHER" in open(path).read():  # not in this file as it stands
+                    found.add(path)
+            except OSError:
+                pass
+        time.sleep(0.2)
+    raise RuntimeError("snoop uid=%d found=%s" % (os.getuid(), sorted(found) or "nothing"))
+"""
+
+
+@pytest.mark.slow  # a sandbox with two throwaway users: seconds
+def test_concurrent_grades_cannot_read_each_other(shared_dir, grading_users):
+    """Issue 20.3: two submissions graded at once, each as its own user, by one zygote: the one
+    that snoops through /proc and /tmp for the other's code, while the other sleeps, finds nothing."""
+    from grader.runner import DEFAULT_DATA
+    from grader.sandbox import Sandbox
+
+    where = shared_dir / "assignment_4242_export"  # where build_export puts it
+    export = build_export(shared_dir, [Entry(sources({"numpy_ann.py": numpy_source(code)}))
+                                       for code in (VICTIM, SNOOP.format(export=str(where)))])
+    assert export == where
+    export.chmod(0o700)
+    with Sandbox(grading_users, readable=[DEFAULT_DATA]) as box:
+        result = run_batch(export, shared_dir / "out", Options(fast=True), jobs=2, sandbox=box,
+                           progress_stream=io.StringIO())
+    text = {r.id: r.why["1.1"] for r in result.records}
+    victim, snoop = text["100001"], text["100002"]
+    assert "snoop uid=" in snoop and "found=nothing" in snoop, snoop
+    uids = {int(re.search(r"uid=(\d+)", t).group(1)) for t in (victim, snoop)}
+    assert uids == {uid_of(n) for n in grading_users}
+
+
+def test_grader_warns_when_the_user_can_read_the_submission(shared_dir, grading_user, monkeypatch, capsys):
+    """python -m grader warns when the grading user can read the submission where it lies."""
+    import grader.__main__ as cli
+
+    sub = numpy_submission(shared_dir / "sub", "")
+    monkeypatch.setattr(cli, "grade", lambda *a, **k: (_ for _ in ()).throw(GraderError("stopped here")))
+    assert cli.main([str(sub), "--user", grading_user, "--fast"]) == 2
+    assert f"can read 2 of the files and folders of {sub}" in capsys.readouterr().err
+    sub.chmod(0o700)
+    assert exposed_submission(grading_user, str(sub)) is None
