@@ -14,6 +14,7 @@ def raw():
     return utils.load_mnist_f()
 
 
+@pytest.mark.slow  # splits all 60,000 images: 4 s
 def test_full_split_sizes_and_stratification(raw):
     s = utils.full_split(*raw)
     assert [len(a) for a in s] == [55000, 55000, 5000, 5000, 10000, 10000]

@@ -245,6 +245,7 @@ def test_train_that_never_returns_costs_only_train(tmp_path, sandbox):
     assert all(got[f"1.{i}"] == POINTS[f"1.{i}"] for i in (1, 2, 3, 4, 5, 6, 8, 9))
 
 
+@pytest.mark.slow  # a real-data run group: 5 s
 def test_real_data_run_that_never_returns_is_stopped(tmp_path, sandbox):
     hang = "\n\ndef _hang(self, *args, **kwargs):\n    while True:\n        pass\n\n\nNumpyANN.train = _hang\n"
 
@@ -260,6 +261,7 @@ def test_real_data_run_that_never_returns_is_stopped(tmp_path, sandbox):
     assert run.score == 0 and "time limit of 4 s" in run.output and run.timed_out
 
 
+@pytest.mark.slow  # a real-data run group: 4 s
 def test_budget_reports_what_was_not_graded(tmp_path, sandbox):
     """A budget too small for the real-data runs: the results still come, saying what ran out."""
     sub = reference_submission(tmp_path / "ref", files=("numpy_ann.py",))

@@ -108,6 +108,7 @@ def test_the_student_readme_rubric_is_the_graders():
     assert "utils.diagnose_fit" not in readme and "generalizing" in readme  # the rule, in words
 
 
+@pytest.mark.slow  # builds a handout and runs pytest in it, as a student: 4 s
 def test_the_public_tests_run_in_the_handout_like_the_grader(tmp_path):
     """``python -m pytest`` in a handout folder: one test per public unit item, named after it;
     a failure shows the grader's message and hint; the summary counts the public points and names

@@ -255,6 +255,7 @@ def test_the_class_runs_in_seconds(class_report):
     assert seconds < 60
 
 
+@pytest.mark.slow  # grades all ten students of the synthetic class: 6 s
 def test_the_class_is_correct(sandbox, tmp_path):
     """Its submissions are fair controls only if they are right: full marks on every unit item."""
     groups = ["numpy_unit", "ann_unit", "cnn_unit"]
