@@ -25,6 +25,7 @@ def test_full_split_sizes_and_stratification(raw):
     assert len(np.unique(rows, axis=0)) == len(np.unique(raw[0].reshape(60000, -1), axis=0))
 
 
+@pytest.mark.slow  # preprocesses all 60,000 images: 3 s
 def test_load_handout_data_full():
     s = utils.load_handout_data(full=True)
     assert s.X_train.shape == (55000, 784) and s.y_val.shape == (5000, 10)
