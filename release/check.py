@@ -17,8 +17,9 @@ solution run do.
    (``python -m pytest`` in the handout) pass none; the grader writes a valid results.json
    scoring 0 on every item, without crashing.
 4. **Round trip.** Filled with the reference's region code, the doctests and the public tests
-   all pass and the grader scores 42/42 (a full grade: about 4 minutes on 2 cores, the CNN's 60
-   full-batch epochs most of it; ``--fast`` grades the unit items only).
+   all pass and the grader scores 42/42 (a full grade: about 2.5 minutes on 2 cores, the CNN's 60
+   full-batch epochs most of it; ``--fast`` grades the unit items only). The one shortfall let by
+   is 3.2 within the noise under its threshold (``noisy_shortfall``), and it is named.
 5. **The public tests agree with the grader.** For every submission in ``tests/submissions``
    and every seeded bug in ``tests/grader_bugs.py``, each public item passes locally exactly
    when the grader gives it full marks, and a bug's hint shows in both (one process: the

@@ -50,33 +50,99 @@ NUMPY = _filled_numpy()  # a perfect student's numpy_ann.py: the handout filled 
 
 
 # --------------------------------------------------------------------------- throwaway users
-def _acl(uids, mode):
-    """A POSIX access ACL (the kernel's xattr format): the mode's bits, plus execute for ``uids``."""
-    undefined = 0xFFFFFFFF
-    owner, group, other = (mode >> 6) & 7, (mode >> 3) & 7, mode & 7
-    entries = [(0x01, owner, undefined), *((0x02, 1, uid) for uid in sorted(uids)), (0x04, group, undefined),
-               (0x10, group | 1, undefined), (0x20, other, undefined)]
+ACL = "system.posix_acl_access"  # the kernel's xattr: version 2, then (tag, perm, id) entries sorted by tag, id
+USER_OBJ, USER, GROUP_OBJ, GROUP, MASK, OTHER = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+NO_ID = 0xFFFFFFFF
+TEST_USER = re.compile(r"grader-test-(\d+)(-b)?$")  # the pid of the pytest session that made it
+
+
+def _parse_acl(raw: bytes) -> list[tuple[int, int, int]]:
+    return [struct.unpack_from("<HHI", raw, offset) for offset in range(4, len(raw), 8)]
+
+
+def _pack_acl(entries) -> bytes:
+    """The xattr for ``entries``, the mask recomputed as the union of the group class (as setfacl does)."""
+    entries = [e for e in entries if e[0] != MASK]
+    if any(tag in (USER, GROUP) for tag, _, _ in entries):
+        entries.append((MASK, 0, NO_ID))
+        mask = 0
+        for tag, perm, _ in entries:
+            mask |= perm if tag in (USER, GROUP_OBJ, GROUP) else 0
+        entries = [(MASK, mask, NO_ID) if tag == MASK else (tag, perm, id_) for tag, perm, id_ in entries]
+    entries.sort(key=lambda e: (e[0], e[2]))
     return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
 
 
-def _grant_traverse(uids, paths):
-    """Let ``uids`` (only) pass through the directories above ``paths`` that others cannot enter."""
-    granted = []
+def _acl_of(directory: Path) -> bytes | None:
+    try:
+        return os.getxattr(directory, ACL)
+    except OSError:
+        return None
+
+
+def _closed_parents(paths) -> list[Path]:
+    """The directories at and above ``paths`` that others cannot pass through."""
+    out = []
     for path in paths:
         for directory in [*reversed(Path(path).resolve().parents), Path(path).resolve()]:
-            if not directory.is_dir() or any(directory == d for d, _ in granted):
-                continue
-            mode = directory.stat().st_mode
-            if mode & 0o001:
-                continue
-            try:
-                os.getxattr(directory, "system.posix_acl_access")
-                raise RuntimeError(f"{directory} already has an ACL")
-            except OSError:
-                pass
-            os.setxattr(directory, "system.posix_acl_access", _acl(uids, mode & 0o777))
-            granted.append((directory, mode & 0o7777))
-    return granted
+            if directory.is_dir() and directory not in out and not directory.stat().st_mode & 0o001:
+                out.append(directory)
+    return out
+
+
+def _grant_traverse(uids, paths, granted: list):
+    """Let ``uids`` (only) pass through the directories above ``paths`` that others cannot enter,
+    keeping any ACL already there; ``granted`` gets what to restore: (directory, mode, old ACL or None)."""
+    for directory in _closed_parents(paths):
+        mode, old = directory.stat().st_mode & 0o7777, _acl_of(directory)
+        if old is None:
+            entries = [(USER_OBJ, mode >> 6 & 7, NO_ID), (GROUP_OBJ, mode >> 3 & 7, NO_ID), (OTHER, mode & 7, NO_ID)]
+        else:
+            entries = [e for e in _parse_acl(old) if not (e[0] == USER and e[2] in uids)]
+        granted.append((directory, mode, old))
+        os.setxattr(directory, ACL, _pack_acl([*entries, *((USER, 1, uid) for uid in uids)]))
+
+
+def _restore(granted):
+    for directory, mode, old in reversed(granted):
+        if old is None:
+            os.removexattr(directory, ACL)
+            os.chmod(directory, mode)
+        else:
+            os.setxattr(directory, ACL, old)
+
+
+def _sweep_stale_users(paths, only=None) -> list[str]:
+    """What a killed session left: its users and their processes gone, and the execute-only ACL
+    entries it granted on the directories above ``paths`` (for its users, or for uids that no
+    longer have a user) taken back. ``only``: sweep just these names. Returns the names swept."""
+    stale = {}
+    for entry in pwd.getpwall():
+        match = TEST_USER.match(entry.pw_name)
+        if match and not Path(f"/proc/{match[1]}").exists() and (only is None or entry.pw_name in only):
+            stale[entry.pw_name] = entry.pw_uid
+    for pid, process in process_table().items():
+        if process.uid in stale.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    known = {entry.pw_uid for entry in pwd.getpwall()} - set(stale.values())
+    for directory in _closed_parents(paths):
+        old = _acl_of(directory)
+        if old is None:
+            continue
+        entries = [e for e in _parse_acl(old) if not (e[0] == USER and e[1] == 1 and e[2] not in known)]
+        if len(entries) == len(_parse_acl(old)):
+            continue
+        if any(tag in (USER, GROUP) for tag, _, _ in entries):
+            os.setxattr(directory, ACL, _pack_acl(entries))
+        else:  # ours were the only extended entries: back to the plain mode it had
+            perms = {tag: perm for tag, perm, _ in entries}
+            special = directory.stat().st_mode & 0o7000
+            os.removexattr(directory, ACL)
+            os.chmod(directory, special | perms[USER_OBJ] << 6 | perms[GROUP_OBJ] << 3 | perms[OTHER])
+    for name in stale:
+        subprocess.run(["userdel", name], check=False, capture_output=True)
+    return list(stale)
 
 
 @pytest.fixture(scope="session")
@@ -87,14 +153,16 @@ def grading_users():
         pytest.skip("needs root: the attacks on --user are run as root with throwaway users")
     if not shutil.which("useradd"):
         pytest.skip("no useradd on this machine to make a throwaway user")
+    reach = [sys.prefix, sys.base_prefix, ROOT]
+    _sweep_stale_users(reach)
     names, granted = [f"grader-test-{os.getpid()}", f"grader-test-{os.getpid()}-b"], []
     try:
         for name in names:
             subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
                            check=True, capture_output=True)
         try:
-            granted = _grant_traverse([uid_of(n) for n in names], [sys.prefix, sys.base_prefix, ROOT])
-        except (OSError, RuntimeError) as exc:
+            _grant_traverse([uid_of(n) for n in names], reach, granted)
+        except OSError as exc:
             pytest.skip(f"cannot give the throwaway users access to Python and the repository: {exc}")
         yield names
     finally:
@@ -108,9 +176,7 @@ def grading_users():
         for name, uid in uids.items():  # what a failed test left, while the users can still run Python
             with contextlib.suppress(OSError, subprocess.SubprocessError):
                 as_user(sys.executable, uid, pwd.getpwnam(name).pw_gid, "clean", {"tops": SHARED_PLACES, "skip": []})
-        for directory, mode in reversed(granted):
-            os.removexattr(directory, "system.posix_acl_access")
-            os.chmod(directory, mode)
+        _restore(granted)
         for name in uids:
             subprocess.run(["userdel", name], check=False, capture_output=True)
 
@@ -118,6 +184,37 @@ def grading_users():
 @pytest.fixture(scope="session")
 def grading_user(grading_users):
     return grading_users[0]
+
+
+def test_a_killed_session_s_users_and_acl_entries_are_swept_and_an_acl_kept(tmp_path):
+    """A session killed before its clean-up (the machine restarted) left its users and their ACL
+    entries on /root, and every later session skipped the attacks on --user. Now the next session
+    sweeps them, and an ACL it finds is extended, then put back byte for byte."""
+    if os.geteuid() != 0 or not shutil.which("useradd"):
+        pytest.skip("needs root and useradd, as the attacks on --user do")
+    closed, foreign = tmp_path / "closed", tmp_path / "foreign"
+    for directory in (closed, foreign):
+        directory.mkdir(mode=0o700)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    name = f"grader-test-{gone.pid}"
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
+    try:
+        _grant_traverse([uid_of(name)], [closed], [])  # what the killed session did, never undone
+        assert _acl_of(closed) is not None and closed.stat().st_mode & 0o777 == 0o710
+        assert _sweep_stale_users([closed], only={name}) == [name]
+        assert _acl_of(closed) is None and closed.stat().st_mode & 0o777 == 0o700
+        with pytest.raises(KeyError):
+            uid_of(name)
+    finally:
+        subprocess.run(["userdel", name], check=False, capture_output=True)
+    os.setxattr(foreign, ACL, _pack_acl([(USER_OBJ, 7, NO_ID), (USER, 5, 4242), (GROUP_OBJ, 0, NO_ID),
+                                         (OTHER, 0, NO_ID)]))
+    before, granted = _acl_of(foreign), []
+    _grant_traverse([4343], [foreign], granted)
+    assert {(USER, 5, 4242), (USER, 1, 4343), (MASK, 5, NO_ID)} <= set(_parse_acl(_acl_of(foreign)))
+    _restore(granted)
+    assert _acl_of(foreign) == before
 
 
 @pytest.fixture(scope="session")
