@@ -764,11 +764,15 @@ def test_a_group_still_running_keeps_its_scratch(tmp_path, user_sandbox):
         [(r.item.id, r.why) for r in report.results if r.score < r.max_score]
 
 
-FLOOD = {  # written in _relu_grad: 4 x 100 MiB, or 10,500 empty files
+# Written in _relu_grad: 4 x 100 MiB, or 10,500 empty files, then held until the watchdog stops
+# it. Its walk of the shared places takes at most a tenth of the time, so where they hold much
+# (the CI's clone and its venv sit in /tmp), the walk that finds the flood can come seconds
+# later: the wait lets it come (the item's 30 s timeout ends a watchdog that never does).
+FLOOD = {
     "bytes": "for i in range(4):\n    open(os.path.join(PLACE, 'flood-%d-%d' % (os.getpid(), i)), 'wb')"
-             ".write(b'1' * 100 * 2**20)",
+             ".write(b'1' * 100 * 2**20)\ntime.sleep(60)",
     "files": "os.makedirs(os.path.join(PLACE, 'flood-%d' % os.getpid()))\nfor i in range(10_500):\n"
-             "    open(os.path.join(PLACE, 'flood-%d' % os.getpid(), str(i)), 'w').close()",
+             "    open(os.path.join(PLACE, 'flood-%d' % os.getpid(), str(i)), 'w').close()\ntime.sleep(60)",
 }
 
 
