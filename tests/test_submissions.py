@@ -85,11 +85,7 @@ def test_fast_grade_matches_expectations(name, fast_reports):
 
 
 # --------------------------------------------------------------------------- slow: full grades
-@pytest.fixture(scope="module")
-def complete_full(tmp_path_factory, sandbox):
-    directory = tmp_path_factory.mktemp("complete")
-    files = files_of("complete", directory)
-    return files, grade(directory, budget=1200, sandbox=sandbox)
+# ``complete_full``, the complete submission's full grade, is started with the session (conftest.py).
 
 
 def noisy_scores(name, report, items=None) -> dict[str, float]:
