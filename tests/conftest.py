@@ -89,6 +89,8 @@ def pytest_collection_finish(session):
     (imports, child processes, waits): run alongside them, in a thread with a sandbox of its own,
     it fills that idle core instead of adding its whole time to the suite's. Thread counts, and so
     its numbers, are the same as run alone."""
+    if session.config.option.collectonly:
+        return
     if any("complete_full" in getattr(item, "fixturenames", ()) for item in session.items):
         sys.path.insert(0, str(ROOT / "tests" / "submissions"))
         from materialize import materialize
@@ -105,9 +107,8 @@ def pytest_collection_finish(session):
 
 
 def pytest_sessionfinish(session):
-    for job in STARTED.values():
-        if job.future.done():
-            shutil.rmtree(job.directory, ignore_errors=True)
+    for job in STARTED.values():  # one still running ends with this process (its zygote with it)
+        shutil.rmtree(job.directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
