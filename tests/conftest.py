@@ -13,8 +13,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 
 
 @pytest.fixture
@@ -46,8 +45,6 @@ def reference_runs(tmp_path_factory):
     import subprocess
     import sys
     from concurrent.futures import ThreadPoolExecutor
-
-    from helpers import ROOT
 
     directory = tmp_path_factory.mktemp("reference_runs")
 

@@ -64,11 +64,10 @@ def _pack_acl(entries) -> bytes:
     """The xattr for ``entries``, the mask recomputed as the union of the group class (as setfacl does)."""
     entries = [e for e in entries if e[0] != MASK]
     if any(tag in (USER, GROUP) for tag, _, _ in entries):
-        entries.append((MASK, 0, NO_ID))
         mask = 0
         for tag, perm, _ in entries:
             mask |= perm if tag in (USER, GROUP_OBJ, GROUP) else 0
-        entries = [(MASK, mask, NO_ID) if tag == MASK else (tag, perm, id_) for tag, perm, id_ in entries]
+        entries.append((MASK, mask, NO_ID))
     entries.sort(key=lambda e: (e[0], e[2]))
     return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
 
@@ -112,6 +111,14 @@ def _restore(granted):
             os.setxattr(directory, ACL, old)
 
 
+def _kill_processes_of(uids):
+    uids = set(uids)
+    for pid, process in process_table().items():
+        if process.uid in uids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
 def _sweep_stale_users(paths, only=None) -> list[str]:
     """What a killed session left: its users and their processes gone, and the execute-only ACL
     entries it granted on the directories above ``paths`` (for its users, or for uids that no
@@ -121,17 +128,12 @@ def _sweep_stale_users(paths, only=None) -> list[str]:
         match = TEST_USER.match(entry.pw_name)
         if match and not Path(f"/proc/{match[1]}").exists() and (only is None or entry.pw_name in only):
             stale[entry.pw_name] = entry.pw_uid
-    for pid, process in process_table().items():
-        if process.uid in stale.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    _kill_processes_of(stale.values())
     known = {entry.pw_uid for entry in pwd.getpwall()} - set(stale.values())
     for directory in _closed_parents(paths):
-        old = _acl_of(directory)
-        if old is None:
-            continue
-        entries = [e for e in _parse_acl(old) if not (e[0] == USER and e[1] == 1 and e[2] not in known)]
-        if len(entries) == len(_parse_acl(old)):
+        old = _parse_acl(_acl_of(directory) or b"")
+        entries = [e for e in old if not (e[0] == USER and e[1] == 1 and e[2] not in known)]
+        if len(entries) == len(old):
             continue
         if any(tag in (USER, GROUP) for tag, _, _ in entries):
             os.setxattr(directory, ACL, _pack_acl(entries))
@@ -170,9 +172,7 @@ def grading_users():
         for name in names:
             with contextlib.suppress(KeyError):
                 uids[name] = uid_of(name)
-        for pid, entry in process_table().items():
-            if entry.uid in uids.values():
-                os.kill(pid, signal.SIGKILL)
+        _kill_processes_of(uids.values())
         for name, uid in uids.items():  # what a failed test left, while the users can still run Python
             with contextlib.suppress(OSError, subprocess.SubprocessError):
                 as_user(sys.executable, uid, pwd.getpwnam(name).pw_gid, "clean", {"tops": SHARED_PLACES, "skip": []})

@@ -18,6 +18,7 @@ from helpers import ROOT
 from grader.facts import load as load_facts
 from grader.rubric import GROUPS, ITEMS, UNIT_GROUP
 from grader.runner import grade
+from release.check import NOISE
 
 sys.path.insert(0, str(ROOT / "tests" / "submissions"))
 from materialize import load_expectations, materialize  # noqa: E402
@@ -97,7 +98,7 @@ def noisy_scores(name, report, items=None) -> dict[str, float]:
         item = next(i for i in ITEMS if i.id == item_id)
         threshold = THRESHOLDS[GROUPS[item.group].module]
         accuracy = report.measurements[item_id]["accuracy"]
-        assert abs(accuracy - threshold) <= 0.05, f"{name}: {item_id} measured {accuracy}, far from {threshold}"
+        assert abs(accuracy - threshold) <= NOISE, f"{name}: {item_id} measured {accuracy}, far from {threshold}"
         scores[item_id] = float(item.points) if accuracy >= threshold else 0.0
     return scores
 
