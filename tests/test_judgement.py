@@ -1,9 +1,8 @@
-"""Tests for the shared curve helpers in utils.py: plot_train_val_metrics and diagnose_fit."""
+"""Tests for course/judgement.py: the rule the judgement items are read by, and its noise band."""
 import numpy as np
 import pytest
-from matplotlib import pyplot as plt
 
-from utils import accepted_judgements, diagnose_fit, plot_train_val_metrics
+from course.judgement import accepted_judgements, check_metrics, diagnose_fit
 
 
 def curves(train_accs, val_accs, train_losses=None, val_losses=None):
@@ -14,44 +13,15 @@ def curves(train_accs, val_accs, train_losses=None, val_losses=None):
             "val_accs": list(val_accs)}
 
 
-# ---------------------------------------------------------------------- the plot
-def test_plot_draws_the_handout_figure(tmp_path):
-    m = curves([0.5, 0.7, 0.8], [0.45, 0.65, 0.75])
-    fig, ax = plot_train_val_metrics(m, path=tmp_path / "m.png")
-    assert tuple(fig.get_size_inches()) == (12, 6) and len(ax) == 2
-    assert fig._suptitle.get_text() == "Train/Val Metrics"
-    (loss_train, loss_val), (acc_train, acc_val) = ax[0].lines, ax[1].lines
-    assert list(loss_train.get_ydata()) == m["train_losses"] and list(loss_val.get_ydata()) == m["val_losses"]
-    assert list(acc_train.get_ydata()) == m["train_accs"] and list(acc_val.get_ydata()) == m["val_accs"]
-    assert list(acc_train.get_xdata()) == [1, 2, 3]  # epochs counted from 1
-    for axis in ax:
-        assert axis.get_xlabel() and axis.get_ylabel()
-        assert len(axis.get_legend().get_texts()) == 2
-    assert (tmp_path / "m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_plot_saves_nothing_without_a_path_and_leaks_no_pyplot_figures(tmp_path):
-    before = plt.get_fignums()
-    for _ in range(3):
-        plot_train_val_metrics(curves([0.5, 0.6], [0.5, 0.6]))
-    assert plt.get_fignums() == before
-
-
-def test_plot_takes_numpy_values_as_numpy_ann_records_them():
-    m = {k: [np.float64(v) for v in vals] for k, vals in curves([0.5, 0.6], [0.4, 0.5]).items()}
-    fig, ax = plot_train_val_metrics(m)
-    assert list(ax[1].lines[0].get_ydata()) == [0.5, 0.6]
-
-
 @pytest.mark.parametrize("bad, match", [
     (None, "must be a dict"),
     ({"train_losses": [1.0]}, "must be a dict with keys"),
     (dict(curves([0.5, 0.6], [0.5, 0.6]), val_accs=[0.5]), "equal length"),
     (curves([], []), "non-empty"),
 ])
-def test_plot_and_diagnose_reject_what_train_did_not_produce(bad, match):
+def test_curves_that_train_did_not_produce_are_refused(bad, match):
     with pytest.raises(ValueError, match=match):
-        plot_train_val_metrics(bad)
+        check_metrics(bad)
     with pytest.raises(ValueError, match=match):
         diagnose_fit(bad)
 
