@@ -1,74 +1,34 @@
-# >>> REFERENCE ONLY: docstring >>>
-"""Part 1: a one-hidden-layer neural network for Fashion-MNIST in numpy, backprop by hand.
+"""Part 1: a one-hidden-layer neural network for Fashion-MNIST, in numpy, with backprop by hand.
 
-The network is ``X -> Linear(W1, b1) -> ReLU -> Linear(W2, b2) -> softmax``, trained
-with cross-entropy and plain mini-batch gradient descent. Only numpy is used here;
-``python numpy_ann.py`` runs the doctests and then the handout's training protocol.
+The network is ``X -> Linear(W1, b1) -> ReLU -> Linear(W2, b2) -> softmax``, trained with
+cross-entropy and mini-batch gradient descent. Fill in every region marked
+``# >>> YOUR CODE HERE >>>``; each method's docstring says what it must do, and its
+examples are doctests. ``python numpy_ann.py`` runs the doctests and, when they all pass,
+trains on the handout's split and reports the test accuracy.
 
 Shapes used throughout: ``n`` samples, ``d = input_size`` features,
 ``h = hidden_size`` hidden units, ``k = output_size`` classes.
-
-This file is the course's skeleton filled in. The ``# >>> YOUR CODE HERE >>>`` regions are
-what students write; everything else outside ``REFERENCE ONLY`` marks is the skeleton's
-provided code (``python -m release build`` turns this file into the handout). The
-``REFERENCE ONLY`` parts are this reference's own: input validation, the per-epoch history,
-``--full`` and the command line.
 """
-# <<< REFERENCE ONLY <<<
-from __future__ import annotations
-
-# >>> REFERENCE ONLY >>>
-import numbers
-import os
-
-if __name__ == "__main__":
-    # Run as a script: one BLAS thread. These matrices are small (64 x 784 @ 784 x 64), so
-    # threads gain little, and on a busy 2-core machine contending BLAS threads made the
-    # handout run 3-16x slower (6 s vs 20-100 s). Must happen before numpy loads BLAS;
-    # an explicit setting in the environment wins.
-    for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
-        os.environ.setdefault(_var, "1")
-# <<< REFERENCE ONLY <<<
-
 import numpy as np
-
-import utils  # reference only
 
 
 class NumpyANN:
     """One-hidden-layer MLP (ReLU, softmax output) with hand-written backprop.
 
-    Parameters
-    ----------
-    input_size : int
-        Number of input features ``d`` (784 for flattened 28 x 28 images).
-    hidden_size : int
-        Number of hidden ReLU units ``h``.
-    output_size : int
-        Number of classes ``k``.
-    lr : float
-        Learning rate of the gradient step ``param -= lr * grad``.
-    random_seed : int, default 42
-        Seed for ``np.random.seed`` before the weights are drawn.
+    Parameters:
+        input_size (int): number of input features ``d`` (784 for flattened 28 x 28 images).
+        hidden_size (int): number of hidden ReLU units ``h``.
+        output_size (int): number of classes ``k``.
+        lr (float): learning rate of the gradient step ``param -= lr * grad``.
+        random_seed (int): seed for ``np.random.seed`` before the weights are drawn.
 
-    Attributes
-    ----------
-    input_size, hidden_size, output_size, lr
-        The constructor's arguments.
-    W1 : ndarray, shape (d, h)
-    b1 : ndarray, shape (1, h)
-    W2 : ndarray, shape (h, k)
-    b2 : ndarray, shape (1, k)
-        Weights start as ``0.01 * N(0, 1)`` draws (W1 first, then W2), biases at zero.
-    z1, a1, z2, a2 : ndarray
-        The last training-mode forward pass (pre-/post-activations), kept for
-        :meth:`_backward`. Set by ``_forward(X, training=True)`` only.
-
-    Reference extensions
-    --------------------
-    train_val_metrics : dict
-        After :meth:`train`: ``{"train_losses", "train_accs", "val_losses",
-        "val_accs"}``, one value per epoch (the same keys as ``PyTorchANN``).
+    Attributes:
+        input_size, hidden_size, output_size, lr: the constructor's arguments.
+        W1 (ndarray, shape (d, h)), b1 (ndarray, shape (1, h)): the first layer.
+        W2 (ndarray, shape (h, k)), b2 (ndarray, shape (1, k)): the second layer. Weights start
+            as ``0.01 * N(0, 1)`` draws (W1 first, then W2), biases at zero.
+        z1, a1, z2, a2 (ndarray): the last training-mode forward pass (pre- and
+            post-activations), kept for ``_backward``; set by ``_forward(X, training=True)`` only.
     """
 
     def __init__(self, input_size, hidden_size, output_size, lr, random_seed=42):
@@ -77,24 +37,15 @@ class NumpyANN:
         ``np.random.seed(random_seed)`` comes first, then ``W1`` is drawn, then ``W2``, each as
         ``np.random.randn(rows, columns) * 0.01``. The biases are zero rows.
 
-        Examples
-        --------
-        >>> ann = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
-        >>> ann.input_size, ann.hidden_size, ann.output_size, ann.lr
-        (5, 3, 2, 0.01)
-        >>> ann.W1.shape, ann.b1.shape
-        ((5, 3), (1, 3))
-        >>> ann.W2.shape, ann.b2.shape
-        ((3, 2), (1, 2))
+        Examples:
+            >>> ann = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
+            >>> ann.input_size, ann.hidden_size, ann.output_size, ann.lr
+            (5, 3, 2, 0.01)
+            >>> ann.W1.shape, ann.b1.shape
+            ((5, 3), (1, 3))
+            >>> ann.W2.shape, ann.b2.shape
+            ((3, 2), (1, 2))
         """
-        # >>> REFERENCE ONLY >>>
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
-                            ("output_size", output_size)):
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr >= 0 or lr == np.inf:
-            raise ValueError(f"lr must be a finite number >= 0, got {lr!r}.")
-        # <<< REFERENCE ONLY <<<
         np.random.seed(random_seed)
 
         # The attributes input_size, hidden_size, output_size and lr
@@ -120,10 +71,9 @@ class NumpyANN:
     def _relu(z):
         """Rectified linear unit, elementwise ``max(0, z)``.
 
-        Examples
-        --------
-        >>> NumpyANN._relu(np.array([-1, 0, 1]))
-        array([0, 0, 1])
+        Examples:
+            >>> NumpyANN._relu(np.array([-1, 0, 1]))
+            array([0, 0, 1])
         """
         # The ReLU of every element of z, as relu
         # >>> YOUR CODE HERE >>>
@@ -135,10 +85,9 @@ class NumpyANN:
     def _relu_grad(z):
         """Derivative of ReLU: 0 where ``z <= 0`` (at 0 we pick the subgradient 0), 1 elsewhere.
 
-        Examples
-        --------
-        >>> NumpyANN._relu_grad(np.array([-1, 0, 1]))
-        array([0, 0, 1])
+        Examples:
+            >>> NumpyANN._relu_grad(np.array([-1, 0, 1]))
+            array([0, 0, 1])
         """
         # The derivative at every element of z, as grad: an array of 0s and 1s
         # >>> YOUR CODE HERE >>>
@@ -153,11 +102,10 @@ class NumpyANN:
         Subtracting each row's maximum first changes nothing mathematically but
         keeps ``exp`` from overflowing for large logits.
 
-        Examples
-        --------
-        >>> NumpyANN._softmax(np.array([[1000.0, 1000.0], [0.0, -1000.0]]))
-        array([[0.5, 0.5],
-               [1. , 0. ]])
+        Examples:
+            >>> NumpyANN._softmax(np.array([[1000.0, 1000.0], [0.0, -1000.0]]))
+            array([[0.5, 0.5],
+                   [1. , 0. ]])
         """
         z = np.asarray(z)
         # z - max <= 0; it can only overflow to -inf (logits ~1e308 apart), whose exp is
@@ -173,23 +121,18 @@ class NumpyANN:
         Write the whole body: return ``-sum(y_true * log(y_pred)) / n``, the sum over every
         sample and class, divided by the number of samples ``n`` (not of classes).
 
-        Parameters
-        ----------
-        y_pred : array, shape (n, k)
-            Predicted class probabilities.
-        y_true : array, shape (n, k)
-            One-hot labels.
+        Parameters:
+            y_pred (array, shape (n, k)): predicted class probabilities.
+            y_true (array, shape (n, k)): one-hot labels.
 
-        Returns
-        -------
-        float
+        Returns:
+            float: the mean cross-entropy.
 
-        Examples
-        --------
-        >>> y_pred = np.array([[.5, .5], [.5, .5]])
-        >>> y_true = np.array([[1, 0], [0, 1]])
-        >>> NumpyANN._cross_entropy(y_pred, y_true)  # doctest: +ELLIPSIS
-        0.69314...
+        Examples:
+            >>> y_pred = np.array([[.5, .5], [.5, .5]])
+            >>> y_true = np.array([[1, 0], [0, 1]])
+            >>> NumpyANN._cross_entropy(y_pred, y_true)  # doctest: +ELLIPSIS
+            0.69314...
         """
         # The whole body: return the mean cross-entropy as a float
         # >>> YOUR CODE HERE >>>
@@ -205,13 +148,12 @@ class NumpyANN:
 
         ``z1 = X W1 + b1``, ``a1 = relu(z1)``, ``z2 = a1 W2 + b2``, ``a2 = softmax(z2)``.
         With ``training=True`` the values ``z1, a1, z2, a2`` are stored on the model for
-        :meth:`_backward`; with ``training=False`` nothing is stored.
+        ``_backward``; with ``training=False`` nothing is stored.
 
-        Examples
-        --------
-        >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
-        >>> model._forward(np.array([[1, 2, 3, 4, 5]]))
-        array([[0.50013134, 0.49986866]])
+        Examples:
+            >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
+            >>> model._forward(np.array([[1, 2, 3, 4, 5]]))
+            array([[0.50013134, 0.49986866]])
         """
         # Layer 1: z1 = X W1 + b1, and its ReLU, a1 (use self._relu)
         # >>> YOUR CODE HERE >>>
@@ -238,33 +180,23 @@ class NumpyANN:
         W2 as it was before this step; ``dW1 = X.T dz1 / m``, ``db1 = sum(dz1) / m``; then
         ``param -= lr * grad`` for every parameter.
 
-        Parameters
-        ----------
-        X : array, shape (m, d)
-            The batch that was passed to ``_forward(X, training=True)``.
-        y_true : array, shape (m, k)
-            Its one-hot labels.
+        Parameters:
+            X (array, shape (m, d)): the batch that was passed to ``_forward(X, training=True)``.
+            y_true (array, shape (m, k)): its one-hot labels.
 
-        Returns
-        -------
-        None
+        Returns:
+            None
 
-        Examples
-        --------
-        >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
-        >>> X = np.array([[1, 2, 3, 4, 5]])
-        >>> _ = model._forward(X)
-        >>> model._backward(X, np.array([[1, 0]]))
-        >>> model.W2
-        array([[-0.00504001, -0.01071118],
-               [ 0.00314247, -0.00908024],
-               [-0.01412304,  0.01465649]])
+        Examples:
+            >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
+            >>> X = np.array([[1, 2, 3, 4, 5]])
+            >>> _ = model._forward(X)
+            >>> model._backward(X, np.array([[1, 0]]))
+            >>> model.W2
+            array([[-0.00504001, -0.01071118],
+                   [ 0.00314247, -0.00908024],
+                   [-0.01412304,  0.01465649]])
         """
-        # >>> REFERENCE ONLY >>>
-        if getattr(self, "a2", None) is None:
-            raise RuntimeError("_backward needs the values of a training forward pass: "
-                               "call _forward(X, training=True) on the same batch first.")
-        # <<< REFERENCE ONLY <<<
         m = y_true.shape[0]  # the batch size
 
         # Output layer. For softmax followed by cross-entropy, the derivative of each sample's
@@ -294,51 +226,31 @@ class NumpyANN:
         # <<< END OF YOUR CODE <<<
 
     # ------------------------------------------------------------------ public API
-    @np.errstate(over="ignore", invalid="ignore")  # reference only
     def train(self, X_train, y_train, X_val, y_val, epochs, batch_size):
         """Mini-batch gradient descent; prints the progress every 10th epoch.
 
-        Each epoch walks the training set in order, in mini-batches of
-        ``batch_size`` rows (the last one may be shorter), with one
-        ``_forward`` + ``_backward`` per batch. After the epoch come the loss
-        (``_cross_entropy``) and the accuracy of the weights as they are at its end, on the
-        training and the validation set.
+        Each epoch walks the training set in order, in mini-batches of ``batch_size`` rows
+        (the last one may be shorter), with one ``_forward`` + ``_backward`` per batch. After
+        the epoch come the loss (``_cross_entropy``) and the accuracy of the weights as they
+        are at its end, on the training and the validation set.
 
-        Parameters
-        ----------
-        X_train : array, shape (n, d)
-        y_train : array, shape (n, k)
-            One-hot labels.
-        X_val : array, shape (n_val, d)
-        y_val : array, shape (n_val, k)
-        epochs : int
-        batch_size : int
-            Larger than ``n`` means full-batch gradient descent.
+        Parameters:
+            X_train (array, shape (n, d)): the training inputs.
+            y_train (array, shape (n, k)): their one-hot labels.
+            X_val (array, shape (n_val, d)): the validation inputs.
+            y_val (array, shape (n_val, k)): their one-hot labels.
+            epochs (int): passes over the training set.
+            batch_size (int): rows per mini-batch; larger than ``n`` means full-batch
+                gradient descent.
 
-        Returns
-        -------
-        None
+        Returns:
+            None
 
-        Reference extensions
-        --------------------
-        Keeps the per-epoch history in ``self.train_val_metrics``. Bad inputs (shapes,
-        non-finite values, ``epochs < 0``, ``batch_size < 1``) raise ``ValueError``; a
-        diverging run (non-finite training loss) stops with a ``FloatingPointError`` naming
-        the epoch (numpy's overflow warnings are silenced here, so that error is all it says).
-
-        Examples
-        --------
-        >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
-        >>> X, y = np.array([[1, 2, 3, 4, 5]]), np.array([[1, 0]])
-        >>> model.train(X, y, X, y, epochs=1, batch_size=1)
+        Examples:
+            >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
+            >>> X, y = np.array([[1, 2, 3, 4, 5]]), np.array([[1, 0]])
+            >>> model.train(X, y, X, y, epochs=1, batch_size=1)
         """
-        # >>> REFERENCE ONLY >>>
-        X_train, y_train = self._check_Xy(X_train, y_train, "X_train", "y_train")
-        X_val, y_val = self._check_Xy(X_val, y_val, "X_val", "y_val")
-        epochs = _check_int(epochs, "epochs", minimum=0)
-        batch_size = _check_int(batch_size, "batch_size", minimum=1)
-        self.train_val_metrics = {key: [] for key in utils.METRIC_KEYS}
-        # <<< REFERENCE ONLY <<<
         for epoch in range(epochs):
             for i in range(0, X_train.shape[0], batch_size):
                 X_batch = X_train[i:i + batch_size]
@@ -365,9 +277,6 @@ class NumpyANN:
 
             train_acc = self.accuracy(X_train, y_train)
             val_acc = self.accuracy(X_val, y_val)
-            # >>> REFERENCE ONLY >>>
-            self._record(epoch + 1, epochs, train_loss, train_acc, val_loss, val_acc)
-            # <<< REFERENCE ONLY <<<
 
             if (epoch + 1) % 10 == 0:
                 print(f"[{epoch + 1} / {epochs}] | Train Loss: {train_loss:.5f} | Train Accuracy: {train_acc:.5f} | "
@@ -377,13 +286,11 @@ class NumpyANN:
         """Class probabilities, shape (n, d) -> (n, k): a forward pass that stores nothing
         on the model (``training=False``).
 
-        Examples
-        --------
-        >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
-        >>> model.predict(np.array([[1, 2, 3, 4, 5]]))
-        array([[0.50013134, 0.49986866]])
+        Examples:
+            >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
+            >>> model.predict(np.array([[1, 2, 3, 4, 5]]))
+            array([[0.50013134, 0.49986866]])
         """
-        X = self._check_X(X, "X")  # reference only
         # The class probabilities of X, as y_pred
         # >>> YOUR CODE HERE >>>
         y_pred = self._forward(X, training=False)
@@ -394,23 +301,18 @@ class NumpyANN:
         """Fraction of rows whose most probable class (the argmax of the predicted
         probabilities) is the labelled one (the argmax of the one-hot row).
 
-        Parameters
-        ----------
-        X : array, shape (n, d)
-        y_true : array, shape (n, k)
-            One-hot labels.
+        Parameters:
+            X (array, shape (n, d)): the inputs.
+            y_true (array, shape (n, k)): their one-hot labels.
 
-        Returns
-        -------
-        float
+        Returns:
+            float: the fraction predicted right.
 
-        Examples
-        --------
-        >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
-        >>> model.accuracy(np.array([[1, 2, 3, 4, 5]]), np.array([[1, 0]]))
-        1.0
+        Examples:
+            >>> model = NumpyANN(input_size=5, hidden_size=3, output_size=2, lr=0.01)
+            >>> model.accuracy(np.array([[1, 2, 3, 4, 5]]), np.array([[1, 0]]))
+            1.0
         """
-        X, y_true = self._check_Xy(X, y_true, "X", "y_true")  # reference only
         # The fraction of rows predicted right, as accuracy (a float)
         # >>> YOUR CODE HERE >>>
         y_pred = self._forward(X, training=False)
@@ -418,199 +320,28 @@ class NumpyANN:
         # <<< END OF YOUR CODE <<<
         return accuracy
 
-    # >>> REFERENCE ONLY >>>
-    # ------------------------------------------------------------------ the per-epoch history
-    def _record(self, epoch, epochs, *values):
-        """Append one epoch's (train loss, train acc, val loss, val acc) to
-        ``train_val_metrics``; stop with a clear error when the run has diverged."""
-        if not np.isfinite(values[0]):
-            raise FloatingPointError(
-                f"Training diverged in epoch {epoch} of {epochs}: the training loss is {values[0]}. "
-                f"The learning rate lr={self.lr} is too large for this data; try a smaller one "
-                f"(e.g. lr={self.lr / 10:g}).")
-        for key, value in zip(utils.METRIC_KEYS, values):
-            self.train_val_metrics[key].append(float(value))
-
-    # ------------------------------------------------------------------ input validation
-    def _check_X(self, X, name):
-        """Return ``X`` as a finite float array of shape (n, input_size), or raise ValueError."""
-        X = _as_float_array(X, name)
-        if X.ndim != 2:
-            hint = (" For a single sample use X.reshape(1, -1)." if X.ndim == 1 else
-                    " Flatten images with X.reshape(len(X), -1)." if X.ndim > 2 else "")
-            raise ValueError(f"{name} must be 2-D, shape (n_samples, {self.input_size}); got "
-                             f"{X.ndim}-D, shape {X.shape}.{hint}")
-        if X.shape[0] == 0:
-            raise ValueError(f"{name} must hold at least one sample; got shape {X.shape}.")
-        if X.shape[1] != self.input_size:
-            raise ValueError(f"{name} must have {self.input_size} features (input_size); got "
-                             f"{X.shape[1]}, shape {X.shape}.")
-        _check_finite(X, name)
-        return X
-
-    def _check_Xy(self, X, y, X_name, y_name):
-        """Check inputs and their one-hot labels together (shapes must agree)."""
-        X = self._check_X(X, X_name)
-        y = _as_float_array(y, y_name)
-        expected = (X.shape[0], self.output_size)
-        if y.ndim != 2:
-            hint = (f" One-hot integer labels with np.eye({self.output_size})[labels]."
-                    if y.ndim == 1 else "")
-            raise ValueError(f"{y_name} must be one-hot labels of shape {expected}; got "
-                             f"{y.ndim}-D, shape {y.shape}.{hint}")
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(f"{y_name} must have one row per row of {X_name} ({X.shape[0]}); "
-                             f"got {y.shape[0]} rows, shape {y.shape}.")
-        if y.shape[1] != self.output_size:
-            raise ValueError(f"{y_name} must have {self.output_size} columns (output_size); "
-                             f"got {y.shape[1]}, shape {y.shape}.")
-        _check_finite(y, y_name)
-        return X, y
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_int(value, name, minimum):
-    if not _is_int(value) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
-
-
-def _as_float_array(a, name):
-    """Any numeric array-like -> ndarray; integers and booleans become float64."""
-    try:
-        a = np.asarray(a)
-    except ValueError as exc:  # ragged nested lists
-        raise ValueError(f"{name} must be a numeric array; could not convert it: {exc}") from None
-    if a.dtype.kind in "biu":
-        return a.astype(np.float64)
-    if a.dtype.kind != "f":
-        raise ValueError(f"{name} must be a numeric (integer or float) array; got dtype {a.dtype}.")
-    return a
-
-
-def _check_finite(a, name):
-    if not np.isfinite(a).all():
-        bad = np.argwhere(~np.isfinite(a))[0]
-        raise ValueError(f"{name} must hold finite values; got {a[tuple(bad)]} at index "
-                         f"{tuple(int(i) for i in bad)} ({int((~np.isfinite(a)).sum())} "
-                         f"non-finite values in all).")
-# <<< REFERENCE ONLY <<<
-
-
-# >>> REFERENCE ONLY: main >>>
-# ---------------------------------------------------------------------- the scripted runs
-# --full: a wider layer, reshuffled batches and a cosine-decayed learning rate (0.1 -> 0)
-# fit 55,000 images in 30 epochs; plain handout settings would need hundreds.
-FULL = dict(epochs=30, batch_size=64, lr=0.1, hidden_size=512)
-
-
-def settings(full=False):
-    """What :func:`run` trains with: the handout's run (Part 1.10, from ``utils.HANDOUT_RUNS``)
-    or ``FULL``, as epochs, batch_size, lr, hidden_size."""
-    if full:
-        return dict(FULL)
-    init, train = utils.HANDOUT_RUNS["numpy_ann"]
-    return dict(train, lr=init["lr"], hidden_size=init["hidden_size"])
-
-
-def run(seed=42, full=False, epochs=None, batch_size=None, lr=None, hidden_size=None,
-        data_dir=None, verbose=True):
-    """Train under the handout protocol (or ``full=True``: 55,000/5,000/10,000).
-
-    ``None`` hyperparameters take the protocol's values (:func:`settings`). Returns a dict:
-    ``model``, ``test_acc`` (the protocol's test set: the handout's 200 images, or all 10,000
-    with ``full``), ``all_acc`` (all 10,000 test images), ``train_seconds`` and
-    ``hyperparameters``.
-    """
-    import contextlib
-    import io
-    import time
-
-    hp = settings(full)
-    hp.update({k: v for k, v in dict(epochs=epochs, batch_size=batch_size, lr=lr,
-                                     hidden_size=hidden_size).items() if v is not None})
-    data = utils.load_handout_data(data_dir=data_dir, full=full)
-    model = NumpyANN(input_size=784, hidden_size=hp["hidden_size"], output_size=10,
-                     lr=hp["lr"], random_seed=seed)
-    start = time.perf_counter()
-    if full:
-        train_full(model, data, hp, seed, verbose)
-    else:
-        with contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO()):
-            model.train(*data[:4], epochs=hp["epochs"], batch_size=hp["batch_size"])
-    seconds = time.perf_counter() - start
-    test_acc = model.accuracy(data.X_test, data.y_test)
-    all_acc = test_acc if full else model.accuracy(*utils.load_test_set(data_dir=data_dir))
-    return {"model": model, "test_acc": test_acc, "all_acc": all_acc, "train_seconds": seconds,
-            "hyperparameters": hp}
-
-
-def train_full(model, data, hp, seed, verbose):
-    """``--full``: one ``train`` call per epoch, on a fresh shuffle of the 55,000 images,
-    with the learning rate cosine-decayed from ``hp["lr"]`` towards 0; progress with ETA."""
-    import contextlib
-    import io
-    import math
-
-    rng = np.random.default_rng(seed)
-    history = {k: [] for k in utils.METRIC_KEYS}
-    progress = utils.EpochProgress(hp["epochs"]) if verbose else None
-    for epoch in range(1, hp["epochs"] + 1):
-        order = rng.permutation(len(data.X_train))
-        model.lr = hp["lr"] * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / hp["epochs"]))
-        with contextlib.redirect_stdout(io.StringIO()):
-            model.train(data.X_train[order], data.y_train[order], data.X_val, data.y_val, epochs=1,
-                        batch_size=hp["batch_size"])
-        for k in history:
-            history[k] += model.train_val_metrics[k]
-        model.train_val_metrics = history
-        if progress:
-            progress(epoch, model)
-
-
-def main(argv=None):
-    """Doctests, then the handout protocol (or ``--full``); returns the exit status."""
-    import argparse
-    import sys
-    import time
-
-    parser = argparse.ArgumentParser(description="Train the numpy MLP on the handout's "
-                                     "Fashion-MNIST split (Part 1).")
-    parser.add_argument("--epochs", type=int, help="training epochs (default 250; --full: 30)")
-    parser.add_argument("--batch-size", type=int, help="mini-batch size (default 64)")
-    parser.add_argument("--lr", type=float, help="learning rate (default 0.01; --full: 0.1, cosine-decayed)")
-    parser.add_argument("--hidden-size", type=int, help="hidden units (default 64; --full: 512)")
-    parser.add_argument("--seed", type=int, default=42, help="weight-init seed (default 42)")
-    parser.add_argument("--data-dir", default=None,
-                        help="directory holding the Fashion-MNIST IDX files "
-                             "(default: utils.load_mnist_f's search order)")
-    parser.add_argument("--quiet", action="store_true", help="do not print per-epoch progress")
-    parser.add_argument("--full", action="store_true",
-                        help="train on all 60,000 training images (5,000 held out for "
-                             "validation) and test on all 10,000")
-    args = parser.parse_args(argv)
-
-    start = time.perf_counter()
-    doctests = utils.run_doctests(sys.modules[__name__])
-    try:
-        result = run(seed=args.seed, full=args.full, epochs=args.epochs,
-                     batch_size=args.batch_size, lr=args.lr, hidden_size=args.hidden_size,
-                     data_dir=args.data_dir, verbose=not args.quiet)
-    except ValueError as exc:  # a bad flag value: say which, with the usage line
-        parser.error(str(exc))
-    except FloatingPointError as exc:  # diverged
-        utils.print_red(exc)
-        return 1
-    passed = utils.report_run(
-        result, threshold=utils.FULL_TARGETS["numpy_ann"] if args.full else utils.THRESHOLDS["numpy_ann"],
-        full=args.full, start=start,
-        plot_path=f"numpy_ann{'_full' if args.full else ''}_train_val_metrics.png")
-    return 0 if passed and doctests.failed == 0 else 1
-
 
 if __name__ == "__main__":
-    raise SystemExit(main())
-# <<< REFERENCE ONLY <<<
+    import doctest
+    import os
+
+    from sklearn.model_selection import train_test_split
+
+    from utils import assert_greater_equal, load_mnist_f, print_green, print_red
+
+    os.system("cls" if os.name == "nt" else "clear")
+    if doctest.testmod(optionflags=doctest.ELLIPSIS).failed == 0:
+        print_green("Doctests passed!")
+        X_train, y_train, X_test, y_test = load_mnist_f()
+        X_train, X_val, y_train, y_val = train_test_split(X_train, y_train, train_size=2000, test_size=200,
+                                                          random_state=42)
+        X_test, _, y_test, _ = train_test_split(X_test, y_test, train_size=200, test_size=1, random_state=42)
+        X_train, X_val, X_test = (X.reshape(len(X), -1) / 255 for X in (X_train, X_val, X_test))
+        y_train, y_val, y_test = (np.eye(10)[y] for y in (y_train, y_val, y_test))
+
+        model = NumpyANN(input_size=784, hidden_size=64, output_size=10, lr=0.01)
+        model.train(X_train, y_train, X_val, y_val, epochs=250, batch_size=64)
+        test_accuracy = model.accuracy(X_test, y_test)
+        assert_greater_equal(test_accuracy, 0.77, f"Test accuracy: {test_accuracy:.4f} (threshold 0.77)")
+    else:
+        print_red("Doctests failed!")

@@ -1,68 +1,48 @@
-# >>> REFERENCE ONLY: docstring >>>
-"""Part 2: a one-hidden-layer MLP for Fashion-MNIST in PyTorch.
+"""Part 2: a one-hidden-layer neural network for Fashion-MNIST, in PyTorch.
 
-``python pytorch_ann.py`` runs this module's doctests, then the handout protocol
-(2,000 training / 200 validation / 200 test images, see ``utils.load_handout_data``)
-with ``PyTorchANN(input_size=784, output_size=10, hidden_size=32)`` trained for 100
-epochs of SGD (batch 64, learning rate 0.2). It prints the device, the progress,
-the accuracy on the 200 handout test images (threshold 0.80) and on all 10,000
-test images, saves the curves next to this file and prints the judgement. The exit
-status is non-zero when a doctest fails or the accuracy is under the threshold.
+Fill in every region marked ``# >>> YOUR CODE HERE >>>``; each method's docstring says what
+it must do, and its examples are doctests. ``python pytorch_ann.py`` runs the doctests and,
+when they all pass, trains on the handout's split (on CUDA, Apple MPS or the CPU, whichever
+is there), reports the test accuracy, saves the curves and prints your judgement.
 
-The ``# >>> YOUR CODE HERE >>>`` regions are what students write (``python -m release
-build`` turns them into the handout); ``REFERENCE ONLY`` parts are this reference's own.
+Note: ``train`` replaces ``nn.Module.train(mode)``, so switch the network's mode with
+``self.model.train()`` and ``self.model.eval()`` (the inner ``nn.Sequential``).
 """
-# <<< REFERENCE ONLY <<<
-from __future__ import annotations
-
-# >>> REFERENCE ONLY >>>
-import argparse
-import contextlib
-import io
-import math
-import sys
-import time
-# <<< REFERENCE ONLY <<<
-
 import matplotlib.pyplot as plt
 import torch
 from torch import nn
-
-import utils  # reference only
 
 
 class PyTorchANN(nn.Module):
     """Input -> Linear -> ReLU -> Linear -> class scores (logits).
 
-    Parameters
-    ----------
-    input_size, hidden_size, output_size : int
-        Features per sample (784), hidden units, classes.
-    random_seed : int, default 42
-        Seeds ``torch`` before the weights are drawn.
+    Parameters:
+        input_size (int): features per sample (784).
+        hidden_size (int): hidden units.
+        output_size (int): classes.
+        random_seed (int): seeds ``torch`` before the weights are drawn.
     """
 
     def __init__(self, input_size, hidden_size, output_size, random_seed=42):
         """Keep the sizes and the seed; seed torch; build ``self.model``, an ``nn.Sequential``
         of ``Linear(input_size, hidden_size)``, ``ReLU()``, ``Linear(hidden_size, output_size)``.
 
-        Examples
-        --------
-        >>> pytorch_ann = PyTorchANN(input_size=20, output_size=10, hidden_size=10)
-        >>> pytorch_ann.input_size
-        20
-        >>> pytorch_ann.hidden_size
-        10
-        >>> pytorch_ann.output_size
-        10
-        >>> pytorch_ann.seed
-        42
-        >>> pytorch_ann.model
-        Sequential(
-          (0): Linear(in_features=20, out_features=10, bias=True)
-          (1): ReLU()
-          (2): Linear(in_features=10, out_features=10, bias=True)
-        )
+        Examples:
+            >>> pytorch_ann = PyTorchANN(input_size=20, output_size=10, hidden_size=10)
+            >>> pytorch_ann.input_size
+            20
+            >>> pytorch_ann.hidden_size
+            10
+            >>> pytorch_ann.output_size
+            10
+            >>> pytorch_ann.seed
+            42
+            >>> pytorch_ann.model
+            Sequential(
+              (0): Linear(in_features=20, out_features=10, bias=True)
+              (1): ReLU()
+              (2): Linear(in_features=10, out_features=10, bias=True)
+            )
         """
         super().__init__()
 
@@ -87,17 +67,15 @@ class PyTorchANN(nn.Module):
             nn.Linear(hidden_size, output_size),
         )
         # <<< END OF YOUR CODE <<<
-        self.train_val_metrics = None  # reference only
 
     def forward(self, X):
         """Logits: (N, input_size) -> (N, output_size), the output of ``self.model``; a single
         (input_size,) sample also works. ``model(X)`` calls this.
 
-        Examples
-        --------
-        >>> pytorch_ann = PyTorchANN(input_size=5, output_size=3, hidden_size=10)
-        >>> pytorch_ann(torch.rand(5))
-        tensor([-0.0675,  0.0238, -0.0057]...)
+        Examples:
+            >>> pytorch_ann = PyTorchANN(input_size=5, output_size=3, hidden_size=10)
+            >>> pytorch_ann(torch.rand(5))
+            tensor([-0.0675,  0.0238, -0.0057]...)
         """
         # The network's output for X, as output
         # >>> YOUR CODE HERE >>>
@@ -105,8 +83,7 @@ class PyTorchANN(nn.Module):
         # <<< END OF YOUR CODE <<<
         return output
 
-    def train(self, X_train=True, y_train=None, X_val=None, y_val=None, epochs=None, batch_size=None,
-              learning_rate=None, *, mode=None):
+    def train(self, X_train, y_train, X_val, y_val, epochs, batch_size, learning_rate):
         """Train with mini-batch SGD and cross-entropy; record the metrics of every epoch.
 
         The loss is ``nn.CrossEntropyLoss`` and the optimiser ``torch.optim.SGD`` over
@@ -115,36 +92,23 @@ class PyTorchANN(nn.Module):
         forward, loss, backward, step. After the epoch, in eval mode: the loss and accuracy on
         the whole training and validation sets. Prints the progress every 5th epoch.
 
-        Parameters
-        ----------
-        X_train : tensor, shape (N, input_size)
-        y_train : tensor, shape (N, output_size)
-            One-hot float labels.
-        X_val, y_val : tensors, the same forms, for the per-epoch validation metrics
-        epochs : int
-        batch_size : int
-        learning_rate : float
+        This method replaces ``nn.Module.train(mode)``, which ``nn.Module.eval()`` calls: on this
+        class ``model.eval()`` and ``model.train(False)`` raise a TypeError. Switch the inner
+        network's mode instead, ``self.model.train()`` and ``self.model.eval()``, as below.
 
-        Returns
-        -------
-        None
-            ``self.train_val_metrics`` holds ``{"train_losses", "train_accs", "val_losses",
-            "val_accs"}``, one float per epoch.
+        Parameters:
+            X_train (tensor, shape (N, input_size)): the training inputs.
+            y_train (tensor, shape (N, output_size)): their one-hot float labels.
+            X_val (tensor, shape (N_val, input_size)): the validation inputs.
+            y_val (tensor, shape (N_val, output_size)): their one-hot float labels.
+            epochs (int): passes over the training set.
+            batch_size (int): rows per mini-batch.
+            learning_rate (float): SGD's learning rate.
 
-        Reference extensions
-        --------------------
-        This name overrides ``nn.Module.train(mode)``. Called with a bool, ``mode=`` or
-        nothing, it still does that job (and returns the module), so ``model.train()``,
-        ``model.train(False)`` and ``model.eval()`` switch the modes of this module and
-        of ``self.model``. Labels may also be integer classes of shape (N,); inputs of the
-        wrong shape raise ``ValueError``. Everything stays on the device of the data.
+        Returns:
+            None. ``self.train_val_metrics`` holds ``{"train_losses", "train_accs",
+            "val_losses", "val_accs"}``, one float per epoch.
         """
-        # >>> REFERENCE ONLY >>>
-        if mode is not None or (isinstance(X_train, bool) and y_train is None):
-            return super().train(X_train if mode is None else mode)  # nn.Module.train(mode)
-        y_train, y_val = self._check_training_data(X_train, y_train, X_val, y_val, epochs, batch_size,
-                                                   learning_rate)
-        # <<< REFERENCE ONLY <<<
         # The loss function (loss_function) and the optimiser (optimizer)
         # >>> YOUR CODE HERE >>>
         loss_function = nn.CrossEntropyLoss()
@@ -198,12 +162,11 @@ class PyTorchANN(nn.Module):
         """Predicted class labels, shape (N,): the argmax over dim 1 of the outputs, in eval
         mode without gradients.
 
-        Examples
-        --------
-        >>> pytorch_ann = PyTorchANN(input_size=5, output_size=3, hidden_size=10)
-        >>> X = torch.rand((5, 5))
-        >>> pytorch_ann.predict(X)
-        tensor([1, 2, 2, 2, 2])
+        Examples:
+            >>> pytorch_ann = PyTorchANN(input_size=5, output_size=3, hidden_size=10)
+            >>> X = torch.rand((5, 5))
+            >>> pytorch_ann.predict(X)
+            tensor([1, 2, 2, 2, 2])
         """
         self.model.eval()
         with torch.no_grad():
@@ -216,14 +179,12 @@ class PyTorchANN(nn.Module):
     def accuracy(self, X, y):
         """Fraction of correct predictions (python float); ``y`` holds one-hot rows.
 
-        Examples
-        --------
-        >>> pytorch_ann = PyTorchANN(input_size=5, output_size=3, hidden_size=10)
-        >>> X = torch.rand((5, 5))
-        >>> pytorch_ann.accuracy(X, torch.eye(3)[[1, 2, 2, 0, 0]])
-        0.6
+        Examples:
+            >>> pytorch_ann = PyTorchANN(input_size=5, output_size=3, hidden_size=10)
+            >>> X = torch.rand((5, 5))
+            >>> pytorch_ann.accuracy(X, torch.eye(3)[[1, 2, 2, 0, 0]])
+            0.6
         """
-        y = utils.one_hot(y, self.output_size, "y")  # reference only
         correct = (self.predict(X) == y.argmax(dim=1)).sum().item()
         return correct / len(y)
 
@@ -267,144 +228,41 @@ class PyTorchANN(nn.Module):
         # accuracy (eval mode, all 2,000 images) climbs on to 0.99 while validation stays near
         # 0.87-0.88: a gap of 0.11, four times its noise. The validation loss reaches its lowest,
         # 0.458, at epoch 27 and turns up, to end at 0.587: 32 hidden units memorise the 2,000
-        # training images. utils.diagnose_fit reads the run the same way (docs/analysis.md).
+        # training images (docs/analysis.md, Part 2).
         my_judgement = "overfitting"
         # <<< END OF YOUR CODE <<<
         assert my_judgement in ("underfitting", "overfitting", "generalizing"), \
             f"my_judgement must be one of 'underfitting', 'overfitting' or 'generalizing'; got {my_judgement!r}"
         return my_judgement
 
-    # >>> REFERENCE ONLY >>>
-    def _check_training_data(self, X_train, y_train, X_val, y_val, epochs, batch_size, learning_rate):
-        """Refuse missing arguments and inputs of the wrong shape, saying what was expected;
-        return the labels as one-hot float rows."""
-        if any(v is None for v in (y_train, X_val, y_val, epochs, batch_size, learning_rate)):
-            raise TypeError("train() needs X_train, y_train, X_val, y_val, epochs, batch_size and "
-                            "learning_rate (or a single bool, to set the module's mode as "
-                            "nn.Module.train(mode) does)")
-        labels = []
-        for name, X, y in (("train", X_train, y_train), ("val", X_val, y_val)):
-            if not torch.is_tensor(X) or X.ndim != 2 or X.shape[1] != self.input_size:
-                raise ValueError(f"X_{name} must be a tensor of shape (N, {self.input_size}); got "
-                                 f"{tuple(X.shape) if torch.is_tensor(X) else type(X).__name__}")
-            labels.append(utils.one_hot(y, self.output_size, f"y_{name}").to(X.device))
-            if len(X) != len(labels[-1]):
-                raise ValueError(f"X_{name} has {len(X)} rows but y_{name} has {len(y)} labels")
-        if int(epochs) < 1 or int(batch_size) < 1:
-            raise ValueError(f"epochs and batch_size must be >= 1; got {epochs} and {batch_size}")
-        return labels
-    # <<< REFERENCE ONLY <<<
-
-
-# >>> REFERENCE ONLY: main >>>
-# --full: a wider layer, reshuffled batches and a cosine-annealed rate for 55,000 images.
-FULL = dict(epochs=30, batch_size=64, lr=0.1, hidden_size=512, shuffle=True)
-
-
-def settings(full=False):
-    """What :func:`run` trains with: the handout's run (Part 2.6, from ``utils.HANDOUT_RUNS``,
-    in-order batches) or ``FULL``."""
-    if full:
-        return dict(FULL)
-    init, train = utils.HANDOUT_RUNS["pytorch_ann"]
-    return dict(epochs=train["epochs"], batch_size=train["batch_size"], lr=train["learning_rate"],
-                hidden_size=init["hidden_size"], shuffle=False)
-
-
-def run(seed=42, full=False, epochs=None, batch_size=None, lr=None, hidden_size=None,
-        shuffle=None, device=None, data_dir=None, verbose=True):
-    """Train under the handout protocol (or ``full=True``: 55,000/5,000/10,000).
-
-    ``None`` settings take the protocol's values (:func:`settings`).
-    Returns a dict: ``model``, ``test_acc`` (the protocol's test set), ``all_acc`` (all
-    10,000 test images), ``train_seconds`` and ``hyperparameters``.
-    """
-    hp = settings(full)
-    hp.update({k: v for k, v in dict(epochs=epochs, batch_size=batch_size, lr=lr,
-                                     hidden_size=hidden_size, shuffle=shuffle).items()
-               if v is not None})
-    device = utils.get_device(device)
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        # A 64 x 784 @ 784 x 32 product is too small to split across threads: the
-        # hand-offs cost more than they save (measured here: 10x slower with 2 threads
-        # on a busy 2-core machine), so the CPU run uses one (restored afterwards).
-        torch.set_num_threads(1)
-    data = utils.load_handout_data("flat", return_tensor=True, device=device, data_dir=data_dir,
-                                   full=full)
-    model = PyTorchANN(input_size=784, output_size=10, hidden_size=hp["hidden_size"],
-                       random_seed=seed).to(device)
-    start = time.perf_counter()
-    if full or hp["shuffle"]:
-        train_by_epoch(model, data, hp, seed, cosine=full, verbose=verbose)
-    else:
-        with contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO()):
-            model.train(*data[:4], epochs=hp["epochs"], batch_size=hp["batch_size"], learning_rate=hp["lr"])
-    seconds = time.perf_counter() - start
-    torch.set_num_threads(threads)
-    test_acc = model.accuracy(data.X_test, data.y_test)
-    all_acc = test_acc if full else model.accuracy(*utils.load_test_set(
-        "flat", return_tensor=True, device=device, data_dir=data_dir))
-    return {"model": model, "test_acc": test_acc, "all_acc": all_acc, "train_seconds": seconds,
-            "hyperparameters": hp}
-
-
-def train_by_epoch(model, data, hp, seed, cosine, verbose):
-    """One ``train`` call per epoch, on a fresh shuffle of the training set (a generator seeded
-    with ``seed``: the same order on any device), the learning rate cosine-annealed towards 0
-    when ``cosine``; with ``cosine`` (``--full``) progress lines with the time left.
-
-    Plain SGD keeps no state between steps, so this is one long run with a new order and
-    rate each epoch."""
-    order_rng = torch.Generator().manual_seed(seed)
-    history = {k: [] for k in utils.METRIC_KEYS}
-    progress = utils.EpochProgress(hp["epochs"]) if verbose and cosine else None
-    for epoch in range(1, hp["epochs"] + 1):
-        order = torch.randperm(len(data.X_train), generator=order_rng).to(data.X_train.device)
-        lr = hp["lr"] * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / hp["epochs"])) if cosine else hp["lr"]
-        with contextlib.redirect_stdout(io.StringIO()):
-            model.train(data.X_train[order], data.y_train[order], data.X_val, data.y_val, epochs=1,
-                        batch_size=hp["batch_size"], learning_rate=lr)
-        for k in history:
-            history[k] += model.train_val_metrics[k]
-        model.train_val_metrics = history
-        if progress:
-            progress(epoch, model)
-        elif verbose and epoch % utils.PROGRESS_EVERY["pytorch_ann"] == 0:
-            print(utils.progress_line(epoch, hp["epochs"], *(history[k][-1] for k in utils.METRIC_KEYS)))
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, help="training epochs (handout: 100; --full: 30)")
-    parser.add_argument("--batch-size", type=int, help="mini-batch size (handout: 64)")
-    parser.add_argument("--lr", type=float, help="SGD learning rate (handout: 0.2; --full: 0.1, cosine-annealed)")
-    parser.add_argument("--hidden-size", type=int, help="hidden units (handout: 32; --full: 512)")
-    parser.add_argument("--seed", type=int, default=42, help="random_seed (handout: 42)")
-    parser.add_argument("--data-dir", default=None, help="directory with the Fashion-MNIST files")
-    parser.add_argument("--device", default=None, choices=("cpu", "cuda", "mps"),
-                        help="default: CUDA, then Apple MPS, then CPU")
-    parser.add_argument("--shuffle", action="store_true", default=None,
-                        help="reshuffle the mini-batches every epoch (default: the given "
-                             "order, as in the handout; always on with --full)")
-    parser.add_argument("--quiet", action="store_true", help="no per-epoch progress")
-    parser.add_argument("--full", action="store_true",
-                        help="train on all 60,000 training images (5,000 held out for "
-                             "validation) and test on all 10,000")
-    args = parser.parse_args(argv)
-
-    start = time.perf_counter()
-    doctests = utils.run_doctests(sys.modules[__name__])
-    print(utils.describe_device(utils.get_device(args.device)))
-    result = run(seed=args.seed, full=args.full, epochs=args.epochs, batch_size=args.batch_size,
-                 lr=args.lr, hidden_size=args.hidden_size, shuffle=args.shuffle,
-                 device=args.device, data_dir=args.data_dir, verbose=not args.quiet)
-    passed = utils.report_run(
-        result, threshold=utils.FULL_TARGETS["pytorch_ann"] if args.full else utils.THRESHOLDS["pytorch_ann"],
-        full=args.full, plot_path=f"pytorch_ann{'_full' if args.full else ''}_train_val_metrics.png", start=start)
-    return 0 if passed and doctests.failed == 0 else 1
-
 
 if __name__ == "__main__":
-    sys.exit(main())
-# <<< REFERENCE ONLY <<<
+    import doctest
+    import os
+
+    from sklearn.model_selection import train_test_split
+    from torch.nn.functional import one_hot
+
+    from utils import assert_greater_equal, load_mnist_f, print_blue, print_green, print_red
+
+    os.system("cls" if os.name == "nt" else "clear")
+    if doctest.testmod(optionflags=doctest.ELLIPSIS).failed == 0:
+        print_green("Doctests passed!")
+        device = torch.device("cuda" if torch.cuda.is_available() else
+                              "mps" if torch.backends.mps.is_available() else "cpu")
+        print_blue(f"Using {device}")
+        X_train, y_train, X_test, y_test = load_mnist_f(return_tensor=True)
+        X_train, X_val, y_train, y_val = train_test_split(X_train, y_train, train_size=2000, test_size=200,
+                                                          random_state=42)
+        X_test, _, y_test, _ = train_test_split(X_test, y_test, train_size=200, test_size=1, random_state=42)
+        X_train, X_val, X_test = (X.reshape(len(X), -1).float().div(255).to(device) for X in (X_train, X_val, X_test))
+        y_train, y_val, y_test = (one_hot(y, 10).float().to(device) for y in (y_train, y_val, y_test))
+
+        model = PyTorchANN(input_size=784, output_size=10, hidden_size=32).to(device)
+        model.train(X_train, y_train, X_val, y_val, epochs=100, batch_size=64, learning_rate=0.2)
+        test_accuracy = model.accuracy(X_test, y_test)
+        model.plot_train_val_metrics()
+        assert_greater_equal(test_accuracy, 0.80, f"Test accuracy: {test_accuracy:.4f} (threshold 0.80)")
+        print(f"My judgement: {model.report_my_judgement()}")
+    else:
+        print_red("Doctests failed!")

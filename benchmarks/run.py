@@ -33,16 +33,20 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import numpy_ann  # noqa: E402
-import pytorch_ann  # noqa: E402
-import pytorch_cnn  # noqa: E402
+import numpy_ann  # noqa: E402  (the solution, for the peers' timings)
 import utils  # noqa: E402
+from course import facts  # noqa: E402
+from course.judgement import diagnose_fit  # noqa: E402
+from reference import common  # noqa: E402
+from reference import numpy_ann as reference_numpy  # noqa: E402
+from reference import pytorch_ann as reference_ann  # noqa: E402
+from reference import pytorch_cnn as reference_cnn  # noqa: E402
 
 FIGURES = ROOT / "benchmarks" / "figures"
-MODELS = {"NumpyANN": numpy_ann, "PyTorchANN": pytorch_ann, "PyTorchCNN": pytorch_cnn}
-# The handout's thresholds and the --full targets, from utils (their one place), by class name.
-THRESHOLDS = {name: utils.THRESHOLDS[module.__name__] for name, module in MODELS.items()}
-FULL_TARGETS = {name: utils.FULL_TARGETS[module.__name__] for name, module in MODELS.items()}
+MODELS = {"NumpyANN": reference_numpy, "PyTorchANN": reference_ann, "PyTorchCNN": reference_cnn}
+# The handout's thresholds (course.facts, their one place) and the --full targets, by class name.
+THRESHOLDS = {name: facts.THRESHOLDS[module.__name__.split(".")[-1]] for name, module in MODELS.items()}
+FULL_TARGETS = {name: module.FULL_TARGET for name, module in MODELS.items()}
 
 
 def log(msg):
@@ -75,7 +79,7 @@ def full_runs():
         start = time.perf_counter()
         r = module.run(seed=42, full=True, verbose=False)
         r["wall_seconds"] = time.perf_counter() - start
-        r["judgement"] = utils.diagnose_fit(r["model"].train_val_metrics)
+        r["judgement"] = diagnose_fit(r["model"].train_val_metrics)
         out[name] = r
         log(f"full {name}: {r['test_acc']:.4f} in {r['train_seconds']:.0f} s")
     return out
@@ -89,9 +93,9 @@ def mlp_peer():
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
-    hp = numpy_ann.settings()
-    s = utils.load_handout_data()
-    X_all, Y_all = utils.preprocess(*utils.load_mnist_f()[2:])
+    hp = reference_numpy.settings()
+    s = common.load_handout_data()
+    X_all, Y_all = common.preprocess(*utils.load_mnist_f()[2:])
 
     start = time.perf_counter()
     ours = numpy_ann.NumpyANN(784, hp["hidden_size"], 10, hp["lr"], random_seed=42)
@@ -133,13 +137,14 @@ def mlp_peer():
 
 
 def textbook_cnn(epochs=60, lr=0.002):
-    """The skeleton's own loop, ``PyTorchCNN.train``: full-batch Adam, nothing else."""
+    """The skeleton's own loop, ``PyTorchCNN.train``: full-batch Adam, nothing else (the reference's
+    class, which trains with the solution's ``train`` and predicts the 10,000 images in chunks)."""
     import contextlib
     import io
 
-    s = utils.load_handout_data(layout="image", return_tensor=True)
-    X_all, Y_all = utils.preprocess(*utils.load_mnist_f()[2:], layout="image", return_tensor=True)
-    model = pytorch_cnn.PyTorchCNN(random_seed=42)
+    s = common.load_handout_data(layout="image", return_tensor=True)
+    X_all, Y_all = common.preprocess(*utils.load_mnist_f()[2:], layout="image", return_tensor=True)
+    model = reference_cnn.PyTorchCNN(random_seed=42)
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):  # a progress line every epoch
         model.train(s.X_train, s.y_train, s.X_val, s.y_val, epochs=epochs, learning_rate=lr)
@@ -155,7 +160,7 @@ def cnn_figures(model):
 
     FIGURES.mkdir(parents=True, exist_ok=True)
     X_raw, y_raw = utils.load_mnist_f()[2:]
-    X, _ = utils.preprocess(X_raw, y_raw, layout="image", return_tensor=True)
+    X, _ = common.preprocess(X_raw, y_raw, layout="image", return_tensor=True)
     pred = model.predict(X).cpu().numpy()
     cm = confusion_matrix(y_raw, pred, labels=range(10))
 
@@ -320,7 +325,7 @@ def main(argv=None):
     if not args.skip_full:
         full = full_runs()
         write()
-    figure_model = (full or {}).get("PyTorchCNN", {}).get("model") or pytorch_cnn.run(verbose=False)["model"]
+    figure_model = (full or {}).get("PyTorchCNN", {}).get("model") or reference_cnn.run(verbose=False)["model"]
     cm = cnn_figures(figure_model)
     text = write()
     log(f"wrote {args.out}")

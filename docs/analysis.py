@@ -4,14 +4,15 @@ Every run is on the handout protocol (2,000 training, 200 validation, 200 test i
 seed 42, on the CPU:
 
 - ``numpy_ann``, ``pytorch_ann``, ``pytorch_cnn``: the runs a student makes with the filled
-  handout, the course's own training code (its ``train`` methods, its settings). The reference's
-  classes are that skeleton filled in, fed the same data, so these are those runs exactly;
+  handout, the course's own training code (its ``train`` methods, its settings): the solution's
+  classes, or the reference's subclasses of them where a history is needed (``reference/``: they
+  train through the solution's own ``train``, so these are those runs exactly);
 - ``pytorch_cnn_recipe``: the reference's own CNN recipe (``PyTorchCNN.fit``), as an aside;
 - ``numpy_ann_underfitting`` and ``pytorch_cnn_overfitting``: the same networks under other
   settings, so that all three readings show (too few epochs; no dropout, a constant learning
   rate and many epochs).
 
-Writes ``docs/figures/<run>.png`` (the curves as ``utils.plot_train_val_metrics`` draws them)
+Writes ``docs/figures/<run>.png`` (the curves as ``reference.common.plot_train_val_metrics`` draws them)
 and ``docs/analysis.json`` (the numbers the page quotes). ``python docs/analysis.py numpy_ann``
 runs only the named runs (and keeps the others' numbers). tests/test_analysis.py checks the page
 against the JSON and reruns the quick runs.
@@ -32,10 +33,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-import numpy_ann  # noqa: E402
-import pytorch_ann  # noqa: E402
 import pytorch_cnn  # noqa: E402
-import utils  # noqa: E402
+from course.facts import HANDOUT_RUNS  # noqa: E402
+from course.judgement import accepted_judgements, diagnose_fit, fit_numbers  # noqa: E402
+from reference import common, numpy_ann, pytorch_ann  # noqa: E402
+from reference import pytorch_cnn as reference_cnn  # noqa: E402
 
 JSON = HERE / "analysis.json"
 FIGURES = HERE / "figures"
@@ -47,12 +49,12 @@ def _quiet(fn):
 
 
 def cnn_skeleton(seed=42, dropout=None, **fit):
-    """A PyTorchCNN trained by the skeleton's ``train`` (HANDOUT_RUNS), or, given ``fit`` keywords,
-    by the reference's ``fit``; ``dropout`` sets every Dropout's p. Returns run()'s dict."""
+    """The solution's PyTorchCNN trained by the skeleton's ``train`` (HANDOUT_RUNS), or, given ``fit``
+    keywords, the reference's by its ``fit``; ``dropout`` sets every Dropout's p. Returns run()'s dict."""
     import time
 
-    data = utils.load_handout_data("image", return_tensor=True)
-    model = pytorch_cnn.PyTorchCNN(random_seed=seed)
+    data = common.load_handout_data("image", return_tensor=True)
+    model = (reference_cnn if fit else pytorch_cnn).PyTorchCNN(random_seed=seed)
     if dropout is not None:
         for module in model.modules():
             if isinstance(module, pytorch_cnn.nn.Dropout):
@@ -61,10 +63,13 @@ def cnn_skeleton(seed=42, dropout=None, **fit):
     if fit:
         model.fit(*data[:4], verbose=False, **fit)
     else:
-        _quiet(lambda: model.train(*data[:4], **utils.HANDOUT_RUNS["pytorch_cnn"][1]))
+        _quiet(lambda: model.train(*data[:4], **HANDOUT_RUNS["pytorch_cnn"][1]))
     seconds = time.perf_counter() - start
+    X_all, Y_all = common.load_test_set("image", return_tensor=True)
+    correct = sum(model.accuracy(X_all[i:i + 250], Y_all[i:i + 250]) * len(X_all[i:i + 250])  # 250 at a time: memory
+                  for i in range(0, len(X_all), 250))
     return {"model": model, "test_acc": model.accuracy(data.X_test, data.y_test),
-            "all_acc": model.accuracy(*utils.load_test_set("image", return_tensor=True)), "train_seconds": seconds}
+            "all_acc": correct / len(X_all), "train_seconds": seconds}
 
 
 # name -> (what it is, how it runs); QUICK: the runs the test reruns (seconds each)
@@ -77,7 +82,7 @@ RUNS = {
                     "lr 0.002", cnn_skeleton),
     "pytorch_cnn_recipe": ("Part 3, the reference's recipe: PyTorchCNN.fit, 24 epochs of batches of 64, one-cycle "
                            "Adam peaking at 0.003, label smoothing 0.1",
-                           lambda: pytorch_cnn.run(verbose=False, device="cpu")),
+                           lambda: reference_cnn.run(verbose=False, device="cpu")),
     "numpy_ann_underfitting": ("Part 1's network stopped early: the handout's run, 20 epochs instead of 250",
                                lambda: numpy_ann.run(epochs=20, verbose=False)),
     "pytorch_cnn_overfitting": ("Part 3's network without dropout: fit, 40 epochs of batches of 64 at a constant "
@@ -91,7 +96,7 @@ QUICK = ("numpy_ann", "pytorch_ann", "numpy_ann_underfitting")
 def numbers(result) -> dict:
     """What the page quotes of one run, rounded as the page writes it (3 decimals)."""
     m = result["model"].train_val_metrics
-    fit = utils.fit_numbers(m)
+    fit = fit_numbers(m)
     best = min(range(len(m["val_losses"])), key=lambda i: m["val_losses"][i])
     r3 = lambda x: round(float(x), 3)  # noqa: E731
     return {
@@ -101,7 +106,7 @@ def numbers(result) -> dict:
         "val_loss_min": r3(m["val_losses"][best]), "val_loss_min_epoch": best + 1,
         "smoothed": {k: r3(fit[k]) for k in ("train_acc", "val_acc", "val_loss", "best_val_loss", "gap", "rise")},
         "noise": {k: r3(fit[k]) for k in ("se_train_acc", "se_gap", "se_rise")},
-        "reading": utils.diagnose_fit(m), "accepted": list(utils.accepted_judgements(m)),
+        "reading": diagnose_fit(m), "accepted": list(accepted_judgements(m)),
         "test_acc": r3(result["test_acc"]), "all_acc": r3(result["all_acc"]),
     }
 
@@ -117,8 +122,8 @@ def run(name) -> dict:
     finally:
         torch.set_num_threads(threads)
     FIGURES.mkdir(exist_ok=True)
-    utils.plot_train_val_metrics(result["model"].train_val_metrics, FIGURES / f"{name}.png",
-                                 title=f"Train/Val Metrics: {name}")
+    common.plot_train_val_metrics(result["model"].train_val_metrics, FIGURES / f"{name}.png",
+                                  title=f"Train/Val Metrics: {name}")
     return dict(numbers(result), about=RUNS[name][0], figure=f"figures/{name}.png")
 
 

@@ -108,13 +108,13 @@ def test_each_judgement_is_the_rules_reading(name):
     assert said[1] in DATA[name]["accepted"]
 
 
-def test_the_reference_judgements_are_the_pages():
-    """The reference's report_my_judgement() reads its own script's run (the recipe's, for the CNN)."""
+def test_the_solutions_judgements_are_the_pages():
+    """Each solution file's report_my_judgement() reads the run that file makes (the skeleton's)."""
     import pytorch_ann
     import pytorch_cnn
 
     assert pytorch_ann.PyTorchANN(5, 4, 3).report_my_judgement() == DATA["pytorch_ann"]["reading"]
-    assert pytorch_cnn.PyTorchCNN().report_my_judgement() == DATA["pytorch_cnn_recipe"]["reading"]
+    assert pytorch_cnn.PyTorchCNN().report_my_judgement() == DATA["pytorch_cnn"]["reading"]
 
 
 @pytest.mark.slow

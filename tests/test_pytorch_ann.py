@@ -1,4 +1,5 @@
-"""Tests for pytorch_ann.py (Part 2).
+"""Tests for pytorch_ann.py (Part 2), the course's file. (The reference's extras on top:
+test_reference_pytorch_ann.py.)
 
 The handout's quoted values are doctests in pytorch_ann.py itself (run by pytest too).
 """
@@ -10,8 +11,6 @@ import torch
 from helpers import LINE, modes, same_state, script_run, state
 from torch import nn
 
-import pytorch_ann
-import utils
 from pytorch_ann import PyTorchANN
 
 
@@ -52,17 +51,6 @@ def test_forward_shapes():
 
 
 # ---------------------------------------------------------------------- module semantics
-def test_train_and_eval_still_switch_modes_of_every_submodule():
-    model = PyTorchANN(5, 4, 3)
-    assert model.eval() is model and modes(model) == {False}
-    assert model.train() is model and modes(model) == {True}
-    assert model.train(False) is model and modes(model) == {False}
-    assert model.train(True) is model and modes(model) == {True}
-    assert model.train(mode=False) is model and modes(model) == {False}
-    model.requires_grad_(False).eval()  # other nn.Module methods that go through train()
-    assert modes(model) == {False}
-
-
 def test_to_moves_and_casts_parameters():
     model = PyTorchANN(5, 4, 3)
     assert model.to(torch.float64) is model
@@ -71,31 +59,17 @@ def test_to_moves_and_casts_parameters():
     assert model(torch.rand(2, 5, dtype=torch.float64)).dtype == torch.float64
 
 
-def test_train_needs_all_four_sets():
-    X, y, Y = toy_data()
-    with pytest.raises(TypeError, match="X_train, y_train, X_val, y_val, epochs, batch_size and learning_rate"):
-        PyTorchANN(6, 4, 3).train(X, Y)
-
-
-@pytest.mark.parametrize("bad, match", [
-    (dict(X_train=torch.rand(40, 5)), r"shape \(N, 6\)"),
-    (dict(y_train=torch.zeros(39, dtype=torch.long)), "40 rows but y_train has 39"),
-    (dict(y_train=torch.rand(40)), "one-hot float rows"),
-    (dict(y_val=torch.zeros(40, 4)), r"\(N, 3\)"),
-    (dict(epochs=0), "epochs and batch_size"),
-])
-def test_train_rejects_bad_inputs_saying_what_was_expected(bad, match):
-    X, y, Y = toy_data()
-    kwargs = dict(X_train=X, y_train=Y, X_val=X, y_val=Y, epochs=1, batch_size=8, learning_rate=0.1)
-    with pytest.raises(ValueError, match=match):
-        PyTorchANN(6, 4, 3).train(**{**kwargs, **bad})
-
-
 # ---------------------------------------------------------------------- training
-def test_train_signature_keeps_the_handout_order():
+def test_train_has_the_handouts_signature_and_shadows_nn_module_train():
+    """The skeleton's wart, kept: ``train`` replaces ``nn.Module.train(mode)``, so ``eval()``
+    (which calls ``self.train(False)``) fails; the provided code switches ``self.model`` instead."""
     params = list(inspect.signature(PyTorchANN.train).parameters)
-    assert params[:8] == ["self", "X_train", "y_train", "X_val", "y_val", "epochs", "batch_size",
-                          "learning_rate"]
+    assert params == ["self", "X_train", "y_train", "X_val", "y_val", "epochs", "batch_size", "learning_rate"]
+    model = PyTorchANN(5, 4, 3)
+    with pytest.raises(TypeError):
+        model.eval()
+    model.model.eval()
+    assert modes(model.model) == {False}
 
 
 def test_unshuffled_train_is_plain_minibatch_sgd_in_order():
@@ -138,16 +112,6 @@ def test_prints_every_fifth_epoch_in_the_handout_format(capsys):
     assert [LINE.match(line).group(1, 2) for line in lines] == [("5", "12"), ("10", "12")]
 
 
-def test_one_hot_and_integer_labels_train_identically():
-    X, y, Y = toy_data()
-    a, b = PyTorchANN(6, 5, 3), PyTorchANN(6, 5, 3)
-    a.train(X, Y, X, Y, epochs=3, batch_size=8, learning_rate=0.2)
-    b.train(X, y, X, y, epochs=3, batch_size=8, learning_rate=0.2)
-    assert a.train_val_metrics == b.train_val_metrics
-    assert same_state(state(a), state(b))
-    assert a.accuracy(X, Y) == a.accuracy(X, y) == (a.predict(X) == y).sum().item() / 40
-
-
 def test_training_is_deterministic_for_a_seed_and_the_seed_matters():
     X, y, Y = toy_data()
     runs = []
@@ -159,26 +123,10 @@ def test_training_is_deterministic_for_a_seed_and_the_seed_matters():
     assert runs[0][0] != runs[2][0]
 
 
-def test_shuffled_runs_are_seeded_and_differ_from_in_order_ones():
-    """run(shuffle=True) (and --full) trains one epoch at a time on a seeded reshuffle."""
-    X, y, Y = toy_data()
-    data = utils.Split(X, Y, X, Y, X, Y)
-    hp = dict(epochs=2, batch_size=8, lr=0.2)
-    runs = []
-    for seed in (3, 3):
-        model = PyTorchANN(6, 5, 3)
-        pytorch_ann.train_by_epoch(model, data, hp, seed, cosine=False, verbose=False)
-        runs.append(state(model))
-        assert len(model.train_val_metrics["val_losses"]) == 2
-    assert same_state(*runs)
-    fixed = PyTorchANN(6, 5, 3)
-    fixed.train(X, Y, X, Y, epochs=2, batch_size=8, learning_rate=0.2)
-    assert not same_state(state(fixed), runs[0])
-
-
 def test_predict_and_accuracy():
     X, y, Y = toy_data()
-    model = PyTorchANN(6, 5, 3).train()
+    model = PyTorchANN(6, 5, 3)
+    model.model.train()
     pred = model.predict(X)
     assert pred.dtype == torch.long and pred.shape == (40,)
     assert torch.equal(pred, model.model(X).argmax(dim=1))
@@ -215,23 +163,16 @@ def test_report_my_judgement_is_a_constant_from_the_handout_set():
 
 
 # ---------------------------------------------------------------------- the real run
+# ---------------------------------------------------------------------- the real run
 @pytest.mark.slow
-def test_script_clears_the_handout_threshold(reference_runs):
-    """``python pytorch_ann.py``, in a folder of its own."""
-    code, out = script_run(reference_runs, "pytorch_ann")
-    assert code == 0, out
-    assert re.search(r"Doctests: (\d+) of \1 passed", out), out
-    assert "Using CPU" in out or "Using CUDA" in out or "Using Apple MPS" in out
-    acc = float(re.search(r"200 handout test images: ([\d.]+)", out).group(1))
-    assert acc >= 0.80, out
-    full = float(re.search(r"all 10,000 test images: ([\d.]+)", out).group(1))
-    assert 0.0 < full <= 1.0
-    assert re.search(r"Saved the train/val curves to \S*pytorch_ann_train_val_metrics.png", out), out
-
-
-@pytest.mark.slow
-def test_judgement_agrees_with_diagnose_fit_on_the_default_run(reference_runs):
-    code, out = script_run(reference_runs, "pytorch_ann")
-    said, read = re.search(r"My judgement: (\w+) \(utils.diagnose_fit reads this run as: (\w+)\)",
-                           out).groups()
-    assert said == PyTorchANN(5, 4, 3).report_my_judgement() == read, out
+def test_script_clears_the_handout_threshold(solution_full):
+    """``python pytorch_ann.py``, the skeleton's main, as the grader ran it in the solution's full grade."""
+    ended, out = script_run(solution_full, "pytorch_ann")
+    assert ended == "finished", out
+    assert "Doctests passed!" in out and "Doctests failed!" not in out
+    assert re.search(r"^Using (cpu|cuda|mps)", out, re.M), out
+    progress = [LINE.match(line) for line in out.splitlines() if line.startswith("[")]
+    assert [m.groups() for m in progress] == [(str(e), "100") for e in range(5, 101, 5)]
+    accuracy = float(re.search(r"^Test accuracy: (\d\.\d{4}) \(threshold 0.80\)$", out, re.M)[1])
+    assert accuracy >= 0.80, out
+    assert f"My judgement: {PyTorchANN(5, 4, 3).report_my_judgement()}" in out

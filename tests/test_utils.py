@@ -1,4 +1,5 @@
-"""Tests for utils.py: the loader and its error paths, the device choice, the protocol."""
+"""Tests for utils.py, the students' copy: the loader and its error paths, the printing and the
+two checks, numpy-1 printing for the skeleton's doctests."""
 import gzip
 import hashlib
 import shutil
@@ -261,95 +262,6 @@ def test_nothing_found_lists_every_place(isolated, monkeypatch):
         assert place in msg
 
 
-# --------------------------------------------------------------------------- device
-def mock_devices(monkeypatch, cuda, mps):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
-
-
-@pytest.mark.parametrize("cuda, mps, expected", [
-    (True, True, "cuda"), (True, False, "cuda"), (False, True, "mps"), (False, False, "cpu")])
-def test_get_device_preference_order(monkeypatch, cuda, mps, expected):
-    mock_devices(monkeypatch, cuda, mps)
-    assert utils.get_device() == torch.device(expected)
-
-
-def test_get_device_honours_explicit_choice(monkeypatch):
-    mock_devices(monkeypatch, True, True)
-    assert utils.get_device("cpu") == torch.device("cpu")
-    assert utils.get_device("mps") == torch.device("mps")
-    assert utils.get_device(torch.device("cuda")) == torch.device("cuda")
-
-
-@pytest.mark.parametrize("name", ["cuda", "mps"])
-def test_get_device_refuses_unavailable(monkeypatch, name):
-    mock_devices(monkeypatch, False, False)
-    with pytest.raises(ValueError, match=f"'{name}' was requested but is not available"):
-        utils.get_device(name)
-
-
-def test_get_device_refuses_unknown():
-    with pytest.raises(ValueError, match="expected None, 'cpu', 'cuda' or 'mps'"):
-        utils.get_device("tpu")
-
-
-def test_describe_device_cpu():
-    assert "CPU" in utils.describe_device("cpu")
-
-
-# --------------------------------------------------------------------------- protocol
-def test_handout_split_is_the_skeletons(data):
-    from sklearn.model_selection import train_test_split
-
-    X_train, y_train, X_test, y_test = data
-    s = utils.handout_split(X_train, y_train, X_test, y_test)
-    a, b, c, d = train_test_split(X_train, y_train, train_size=2000, test_size=200, random_state=42)
-    e, _, f, _ = train_test_split(X_test, y_test, train_size=200, test_size=1, random_state=42)
-    for got, want in zip(s, (a, c, b, d, e, f)):
-        assert np.array_equal(got, want)
-
-
-@pytest.mark.parametrize("layout, shape", [("flat", (784,)), ("image", (1, 28, 28))])
-def test_load_handout_data_numpy(layout, shape):
-    s = utils.load_handout_data(layout=layout)
-    assert [len(a) for a in s] == [2000, 2000, 200, 200, 200, 200]
-    for X, Y in ((s.X_train, s.y_train), (s.X_val, s.y_val), (s.X_test, s.y_test)):
-        assert X.shape[1:] == shape and X.dtype == np.float64
-        assert X.min() == 0.0 and X.max() == 1.0
-        assert Y.shape[1] == 10 and np.array_equal(Y.sum(1), np.ones(len(Y)))
-        assert set(np.unique(Y)) == {0.0, 1.0}
-
-
-def test_load_handout_data_tensors_on_device():
-    s = utils.load_handout_data(layout="image", return_tensor=True, device="cpu")
-    for t in s:
-        assert isinstance(t, torch.Tensor) and t.dtype == torch.float32
-        assert t.device == torch.device("cpu")
-    assert tuple(s.X_train.shape) == (2000, 1, 28, 28)
-    # Same numbers as the numpy path, up to float32 rounding.
-    ref = utils.load_handout_data(layout="image")
-    assert np.allclose(s.X_val.numpy(), ref.X_val, atol=1e-7)
-    assert np.array_equal(s.y_test.numpy(), ref.y_test)
-
-
-def test_full_test_set(data):
-    X, Y = utils.load_test_set(layout="image", return_tensor=True)
-    assert tuple(X.shape) == (10000, 1, 28, 28) and tuple(Y.shape) == (10000, 10)
-    assert np.array_equal(Y.numpy().argmax(1), data[3])
-
-
-def test_preprocess_rejects_unknown_layout():
-    with pytest.raises(ValueError, match="layout must be 'flat' or 'image'"):
-        utils.preprocess(np.zeros((1, 28, 28)), np.zeros(1), layout="square")
-
-
-def test_preprocess_one_hot_values():
-    X = np.full((3, 28, 28), 255, dtype=np.uint8)
-    Xp, Y = utils.preprocess(X, np.array([0, 9, 3]))
-    assert np.all(Xp == 1.0)
-    assert Y.argmax(1).tolist() == [0, 9, 3] and Y.sum() == 3
-
-
 # --------------------------------------------------------------------------- printing
 @pytest.mark.parametrize("fn, code", [(utils.print_red, "91"), (utils.print_green, "92"),
                                       (utils.print_yellow, "93"), (utils.print_blue, "94")])
@@ -408,8 +320,8 @@ def test_skeleton_doctests_written_for_numpy_1_pass_beside_utils(tmp_path, impor
     assert done.stdout.strip().splitlines()[-1] == f"failed {failed}", done.stdout + done.stderr
 
 
-def test_reference_doctests_do_not_depend_on_the_legacy_printing():
-    """The reference's own doctests pass under numpy's default printing too (its scalars are floats)."""
+def test_the_solutions_doctests_do_not_depend_on_the_legacy_printing():
+    """The solution's doctests pass under numpy's default printing too (its scalars are floats)."""
     import subprocess
     import sys
 
