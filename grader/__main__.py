@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     try:
         report = grade(args.submission, fast=args.fast, timeout=args.timeout, item_timeout=args.item_timeout,
                        budget=args.budget, jobs=args.jobs, data_dir=args.data_dir, user=args.user,
-                       memory=args.memory, disk=args.disk)
+                       memory=args.memory, disk=args.disk, strict_thresholds=args.strict_thresholds)
     except GraderError as exc:
         message = clean(f"GRADER ERROR (not the student's fault; nothing was graded): {exc}")
         print(message)

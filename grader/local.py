@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import probe
-from .checks import CHECKS, common, part1, part2, part3  # noqa: F401  (importing registers the checks)
+from . import probe, wire
+from .checks import common, part1, part2, part3  # noqa: F401  (importing registers the checks)
+from .checks.common import CHECKS
 
 ITEM_TIMEOUT = 30.0  # seconds per item, as the grader's default
 RESULTS: dict = {}   # item id -> (points earned, points), for the summary at the end
@@ -42,7 +43,7 @@ class PublicContext:
         self.data = data
 
     def case(self, item_id):
-        return probe.decode(self.data["cases"][item_id])
+        return wire.decode(self.data["cases"][item_id])
 
     @staticmethod
     def model_outputs(r, session, index, X, modules, linears):

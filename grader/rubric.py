@@ -15,16 +15,14 @@ the three script runs): Gradescope shows those at once; the others are hidden te
 ``after_published`` by default (``python -m grader --hidden-visibility``).
 
 The handout's numbers (thresholds, split sizes, the scripted runs' settings) are not here:
-they live once, in ``utils.py`` (``THRESHOLDS``, ``SPLIT_SIZES``, ``HANDOUT_RUNS``), which the
-reference scripts, the grader and the benchmarks all read.
+they live once, in ``course/facts.py``, which the grader, ``release/``, ``reference/`` and the
+benchmarks all read.
 """
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from . import facts
-
-THRESHOLDS = facts.load().THRESHOLDS
+from course.facts import THRESHOLDS
 
 
 class Item(NamedTuple):

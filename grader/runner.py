@@ -20,7 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import cases, facts
+from course import facts
+from course.contract import SIGNATURES
+
+from . import cases
 from .checks import common, registry
 from .checks.common import RUN, Fail, NotGraded, Part, _text, lines, short
 from .limits import DEFAULT_DISK, DEFAULT_MEMORY, size, size_text
@@ -30,20 +33,12 @@ from .submission import collect
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-UTILS = facts.UTILS
+STUDENT_UTILS = ROOT / "utils.py"  # the students' utils.py, put beside student code (the handout's copy)
 DEFAULT_DATA = ROOT / "data" / "FashionMNIST" / "raw"
 BUDGET_RESERVE = 5.0          # seconds kept back from the budget to judge and write the results
 HANDOUT_TOLERANCE = 1e-5      # how far a script's training images may be from the handout's (float32 vs 64)
 
-
-def _signatures() -> dict:
-    """The handout's signatures (release/contract.py), for messages about a call's arguments."""
-    from release.contract import CONTRACT
-
-    return {qualname: signature for methods in CONTRACT.values() for qualname, (signature, _) in methods.items()}
-
-
-common.SIGNATURES.update(_signatures())
+common.SIGNATURES.update(SIGNATURES)  # the handout's signatures, for messages about a call's arguments
 
 
 @dataclass
@@ -92,9 +87,10 @@ class Context:
     labels. (The handout's public tests give the same checks a context of their own, with the
     public cases frozen: ``grader/local.py``.)"""
 
-    def __init__(self, fast: bool, data_dir: Path, shift=(0, 1)):
+    def __init__(self, fast: bool, data_dir: Path, shift=(0, 1), strict_thresholds: bool = False):
         self.fast, self.data_dir, self.shift = fast, data_dir, tuple(shift)
-        self.facts = facts.load()
+        self.strict_thresholds = strict_thresholds  # the handout's literal thresholds, no noise band
+        self.facts = facts
         self.flags: list[str] = []
         self.measurements: dict = {}
         self.reused: dict = {}  # run group -> RunObservation from an earlier grade
@@ -137,12 +133,13 @@ def handout_test_labels(data_dir: Path):
     """The grader's own copy of the 200 handout test labels (GraderError if the data is unusable)."""
     key = str(data_dir)
     if key not in _LABELS:
-        utils = facts.load()
+        import utils  # the course's loader (the students' utils.py), with its checks of every file
+
         try:
             X_train, y_train, X_test, y_test = utils.load_mnist_f(data_dir=data_dir)
         except Exception as exc:  # noqa: BLE001 - FashionMNISTError and whatever the loader met
             raise GraderError(f"the grader's copy of Fashion-MNIST is unusable: {exc}") from None
-        _LABELS[key] = utils.handout_split(X_train, y_train, X_test, y_test).y_test.copy()
+        _LABELS[key] = facts.handout_split(X_train, y_train, X_test, y_test).y_test.copy()
     return _LABELS[key]
 
 
@@ -150,7 +147,8 @@ def handout_test_labels(data_dir: Path):
 def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeout: float = 30.0,
           jobs: int = 1, data_dir=None, user: str | None = None, groups=None, budget: float = 540.0,
           sandbox: Sandbox | None = None, reuse_runs: dict | None = None, threads: int | None = None,
-          memory: int | None = DEFAULT_MEMORY, disk: int | None = DEFAULT_DISK) -> GradeReport:
+          memory: int | None = DEFAULT_MEMORY, disk: int | None = DEFAULT_DISK,
+          strict_thresholds: bool = False) -> GradeReport:
     """Grade one submission (a directory or a .zip); never raises for anything the submission does.
 
     Parameters
@@ -169,6 +167,8 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
     reuse_runs : run group -> :class:`RunObservation` from an earlier grade of the same script,
         used instead of running it again: its predictions and curves are judged again, and
         ``report_my_judgement()`` is asked anew of this submission's class.
+    strict_thresholds : the script items need their threshold itself, not within one standard
+        error of it (``course.facts.NOISE``), the handout's literal rule.
     memory, disk : each child's limits in bytes (None: none; ``limits.py``): the memory its
         processes hold, and what its files hold on disk. A child over one is stopped; the item it was
         on scores 0 and says why, and a unit group's later items run in a fresh child.
@@ -182,7 +182,8 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
     deadline = started + budget
     data_dir = Path(data_dir or os.environ.get("FASHION_MNIST_DIR") or DEFAULT_DATA).resolve()
     checks = registry()
-    ctx = Context(fast, data_dir, shift=secrets.choice([(0, 1), (0, -1), (1, 0), (-1, 0)]))
+    ctx = Context(fast, data_dir, shift=secrets.choice([(0, 1), (0, -1), (1, 0), (-1, 0)]),
+                  strict_thresholds=strict_thresholds)
     ctx.reused = {g: run for g, run in (reuse_runs or {}).items() if not fast}
     found = collect(submission)
     wanted = [g for g in GROUPS if groups is None or g in groups]
@@ -281,6 +282,9 @@ def add_grading_options(parser, budget_help):
     parser.add_argument("--disk", type=size, default=DEFAULT_DISK, metavar="SIZE",
                         help="what one group's files may hold at once: its scratch folder and, with --user, what "
                              f"the user owns in the places above (default: {size_text(DEFAULT_DISK)})")
+    parser.add_argument("--strict-thresholds", action="store_true",
+                        help="the script items (1.10, 2.6, 3.2) need their threshold itself; by default an accuracy "
+                             "within one standard error of it (the noise of 200 test images) earns full marks")
     parser.add_argument("--hidden-visibility", default="after_published", choices=VISIBILITIES,
                         help="Gradescope visibility of the hidden items, the ones running the scripts does not "
                              "show students (default: %(default)s)")
@@ -410,7 +414,7 @@ def make_scratch(base: Path, group: str, files: dict, uid, gid) -> Path:
     scratch.mkdir(mode=0o700)
     for name, data in files.items():
         (scratch / name).write_bytes(data)
-    (scratch / "utils.py").write_bytes(facts.student_utils())
+    shutil.copyfile(STUDENT_UTILS, scratch / "utils.py")
     for path in scratch.iterdir():
         path.chmod(0o644)
     if uid is not None:

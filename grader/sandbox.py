@@ -5,9 +5,9 @@
    children, which report raw values (``grader/probe.py``) and decide nothing.
 2. **A zygote forks the children.** Importing torch costs seconds, so one *zygote* process
    imports the course's packages once and forks a child per group of items. It is started
-   with ``python -I`` on this file and loads only this file, ``probe.py``, ``limits.py`` and
-   third-party packages: no judge code, no expected value, no test label is ever in a child's
-   memory.
+   with ``python -I`` on this file and loads only this file, ``probe.py`` with ``wire.py`` (the
+   wire format it reports in), ``limits.py`` and third-party packages: no judge code, no expected
+   value, no test label is ever in a child's memory.
    It is the children's *subreaper* (Linux), so a process the student detaches still
    belongs to it and is found below. Children die with it (``PR_SET_PDEATHSIG``), and it
    kills everything below it when the parent goes away.
@@ -541,6 +541,19 @@ def _load(name, path):
     return module
 
 
+def _load_probe(probe_path):
+    """``probe.py`` and the ``wire.py`` beside it, as the modules ``sandboxed.probe`` and
+    ``sandboxed.wire`` of a package with an empty path: the probe's ``from .wire import`` finds
+    its module, and nothing else of the grader's folder can be imported through that package."""
+    import types
+
+    package = types.ModuleType("sandboxed")
+    package.__path__ = []
+    sys.modules["sandboxed"] = package
+    _load("sandboxed.wire", os.path.join(os.path.dirname(probe_path), "wire.py"))
+    return _load("sandboxed.probe", probe_path)
+
+
 def _zygote(fd, probe_path, uids):
     """``python -I sandbox.py FD PROBE UIDS``: preload, then serve until the parent goes away.
 
@@ -552,7 +565,7 @@ def _zygote(fd, probe_path, uids):
     import importlib
 
     sock = socket.socket(fileno=fd)
-    probe = _load("grader_probe", probe_path)
+    probe = _load_probe(probe_path)
     for name in ("sklearn.model_selection", "matplotlib", "matplotlib.pyplot", "matplotlib.figure",
                  "torch", "torch.nn", "torch.optim", "torch._dynamo"):
         importlib.import_module(name)

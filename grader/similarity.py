@@ -5,8 +5,8 @@ with the same file of every other submission by copydetect (winnowing over token
 fingerprints: renaming variables or reformatting does not hide a copy). Two kinds of code are
 no evidence of copying and are left out before anything is compared:
 
-- the boilerplate, what every student received: by default the handout that
-  ``release.build.write_handout`` writes (``--boilerplate DIR`` gives another);
+- the boilerplate, what every student received: by default the handout (the solution files
+  with their regions blanked; ``--boilerplate DIR`` gives another);
 - the common code, a fingerprint found in more than ``--max-common`` submissions (MOSS's ``-m``):
   what students write is small and constrained, so independent solutions share idioms.
 
@@ -34,7 +34,6 @@ import argparse
 import csv
 import html
 import io
-import re
 import statistics
 import sys
 import warnings
@@ -42,14 +41,14 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from course.regions import blank
+
 from .export import ExportError, open_export
 from .report import clean
 from .rubric import SUBMISSION_FILES
 from .submission import collect
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTION = re.compile(r"^([ \t]*# >>> YOUR CODE HERE >>>[^\n]*\n).*?^([ \t]*# <<< END OF YOUR CODE <<<)",
-                      re.MULTILINE | re.DOTALL)
 DISPLAY_THRESHOLD = 0.33  # copydetect's default: pairs above it get their code shown in the HTML report
 TOP_PAIRS = 100
 # copydetect's unit is a "token": one character of the normalised code (a name is one, `return` six).
@@ -122,29 +121,13 @@ class Similarity:
 
 
 # --------------------------------------------------------------------------- boilerplate
-def strip_solutions(text: str) -> str:
-    """The text with the lines between each ``YOUR CODE HERE`` marker and its end marker removed."""
-    return SOLUTION.sub(r"\1\2", text)
-
-
 def default_boilerplate(dest: Path) -> Boilerplate:
-    """The handout ``release build`` makes (``release.build.write_handout``), written to ``dest``;
-    without the ``release`` package, the reference files with their solutions taken out."""
+    """The handout, written to ``dest``: the solution files with their regions blanked, the code
+    every student received (``course.regions.blank``, what ``python -m release build`` ships)."""
     dest.mkdir(parents=True, exist_ok=True)
-    try:
-        from release.build import write_handout
-    except ImportError:  # no release package, or one without write_handout
-        return Boilerplate(reference_skeleton(dest), "the reference files without their solutions "
-                                                     "(release.build.write_handout is not available)")
-    return Boilerplate(Path(write_handout(dest)), "the handout of python -m release build "
-                                                  "(release.build.write_handout)")
-
-
-def reference_skeleton(dest: Path) -> Path:
-    """The reference files without their solutions (the whole file where it has no markers)."""
     for name in SUBMISSION_FILES:
-        (dest / name).write_text(strip_solutions((ROOT / name).read_text(encoding="utf-8")), encoding="utf-8")
-    return dest
+        (dest / name).write_text(blank((ROOT / name).read_text(encoding="utf-8"), name), encoding="utf-8")
+    return Boilerplate(dest, "the handout: the solution files with their regions blanked")
 
 
 def write_sources(export, dest: Path) -> dict[str, dict[str, Path]]:
@@ -440,8 +423,8 @@ def main(argv=None) -> int:
     parser.add_argument("export", help="the export: a .zip or a folder (as for python -m grader.batch)")
     parser.add_argument("--out", required=True, help="output folder (created if needed)")
     parser.add_argument("--boilerplate", default=None,
-                        help="folder of the .py files the class received (default: release.build.write_handout's "
-                             "handout, else the reference files without their solutions)")
+                        help="folder of the .py files the class received (default: the handout, the solution "
+                             "files with their regions blanked)")
     parser.add_argument("--max-common", type=int, default=None, metavar="M",
                         help="a fingerprint in more than M submissions is common code and does not count (default: "
                              f"a tenth of the submissions, at least {MIN_MAX_COMMON})")

@@ -37,79 +37,90 @@ def sandbox():
         yield box
 
 
-@pytest.fixture(scope="session")
-def reference_runs(tmp_path_factory):
-    """The reference's three scripts, ``python <file>.py`` on the real data (the handout
-    protocol), once per session, two at a time; module -> (exit status, printed text). They
-    run in a folder of their own, where they save their plots."""
-    import subprocess
-    import sys
-    from concurrent.futures import ThreadPoolExecutor
-
-    directory = tmp_path_factory.mktemp("reference_runs")
-
-    def run(module):
-        done = subprocess.run([sys.executable, str(ROOT / f"{module}.py")], cwd=directory, capture_output=True,
-                              text=True, timeout=900, env={**os.environ, "MPLBACKEND": "Agg"})
-        return module, (done.returncode, done.stdout + done.stderr)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(run, ("pytorch_cnn", "numpy_ann", "pytorch_ann")))
-
-
 # --------------------------------------------------------------------------- started at once
 class Background:
-    """A job started in a daemon thread, in a folder of its own; ``result()`` waits for it."""
+    """Jobs run one after another in a daemon thread, each in a folder of its own;
+    ``result(name)`` waits for one."""
 
-    def __init__(self, job):
+    def __init__(self):
         self.directory = Path(tempfile.mkdtemp(prefix="pytest-background-"))
-        self.future: Future = Future()
-        threading.Thread(target=self._run, args=(job,), daemon=True, name="pytest-background").start()
+        self.jobs: dict[str, tuple] = {}
 
-    def _run(self, job):
-        try:
-            self.future.set_result(job(self.directory))
-        except BaseException as exc:  # noqa: BLE001 - the test that waits for it reports it
-            self.future.set_exception(exc)
+    def add(self, name, job):
+        self.jobs[name] = (job, Future())
 
-    def result(self):
-        return self.future.result()
+    def start(self):
+        threading.Thread(target=self._run, daemon=True, name="pytest-background").start()
+
+    def _run(self):
+        for name, (job, future) in self.jobs.items():
+            try:
+                future.set_result(job(self.directory / name))
+            except BaseException as exc:  # noqa: BLE001 - the test that waits for it reports it
+                future.set_exception(exc)
+
+    def result(self, name):
+        return self.jobs[name][1].result()
 
 
-STARTED: dict[str, Background] = {}
+BACKGROUND = Background()
 
 
 def pytest_collection_finish(session):
-    """Start the complete submission's full grade as soon as the tests are chosen, when one of
-    them needs it (``complete_full``). The skeleton's 60-epoch CNN keeps two cores busy for about
-    2.5 minutes, while the tests run first (the grader's, the attacks on it) keep about one busy
-    (imports, child processes, waits): run alongside them, in a thread with a sandbox of its own,
-    it fills that idle core instead of adding its whole time to the suite's. Thread counts, and so
-    its numbers, are the same as run alone."""
+    """Start the two full grades as soon as the tests are chosen, when a chosen test needs them:
+    the solution's (``solution_full``: the three course files handed in, 42/42) and the corpus's
+    complete submission's (``complete_full``, which reuses the solution's CNN run). The skeleton's
+    60-epoch CNN keeps two cores busy for about 2.5 minutes, while the tests run first (the
+    grader's, the attacks on it) keep about one busy (imports, child processes, waits): run
+    alongside them, one after the other in a thread with a sandbox of its own, the grades fill that
+    idle core instead of adding their whole time to the suite's. Thread counts, and so their
+    numbers, are the same as run alone."""
     if session.config.option.collectonly:
         return
-    if any("complete_full" in getattr(item, "fixturenames", ()) for item in session.items):
-        sys.path.insert(0, str(ROOT / "tests" / "submissions"))
-        from materialize import materialize
+    wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())
+              if name in ("solution_full", "complete_full")}
+    if not wanted:
+        return
+    sys.path.insert(0, str(ROOT / "tests" / "submissions"))
+    from materialize import materialize
 
-        from grader.runner import grade
-        from grader.sandbox import Sandbox
+    from grader.runner import grade
+    from grader.sandbox import Sandbox
 
-        def complete_full(directory):
-            files = {p.name for p in materialize("complete", directory / "complete").iterdir()}
-            with Sandbox() as box:
-                return files, grade(directory / "complete", budget=1200, sandbox=box)
+    def solution_full(directory):
+        directory.mkdir(parents=True)
+        for name in ("numpy_ann.py", "pytorch_ann.py", "pytorch_cnn.py"):
+            shutil.copyfile(ROOT / name, directory / name)
+        with Sandbox() as box:
+            return {p.name for p in directory.iterdir()}, grade(directory, budget=1200, sandbox=box)
 
-        STARTED["complete_full"] = Background(complete_full)
+    def complete_full(directory):
+        """Its CNN is the solution's computation (test_submissions.py proves it), so its cnn_run is
+        the solution's, judged again with complete's own class: the 60-epoch CNN runs once."""
+        files = {p.name for p in materialize("complete", directory).iterdir()}
+        reuse = {"cnn_run": BACKGROUND.result("solution_full")[1].runs["cnn_run"]}
+        with Sandbox() as box:
+            return files, grade(directory, budget=1200, sandbox=box, reuse_runs=reuse)
+
+    BACKGROUND.add("solution_full", solution_full)  # complete_full needs it too
+    if "complete_full" in wanted:
+        BACKGROUND.add("complete_full", complete_full)
+    BACKGROUND.start()
 
 
 def pytest_sessionfinish(session):
-    for job in STARTED.values():  # one still running ends with this process (its zygote with it)
-        shutil.rmtree(job.directory, ignore_errors=True)
+    shutil.rmtree(BACKGROUND.directory, ignore_errors=True)  # a job still running ends with this process
+
+
+@pytest.fixture(scope="session")
+def solution_full():
+    """(submitted file names, the GradeReport) of the solution files' full grade (budget 20 minutes),
+    started when collection ended."""
+    return BACKGROUND.result("solution_full")
 
 
 @pytest.fixture(scope="session")
 def complete_full():
     """(submitted file names, the GradeReport) of the complete submission's full grade (budget
     20 minutes), started when collection ended."""
-    return STARTED["complete_full"].result()
+    return BACKGROUND.result("complete_full")

@@ -1,4 +1,5 @@
-"""What several test modules share: the handout's progress line, and state/mode probes."""
+"""What several test modules share: the handout's progress line, a perfect submission, the scripts' runs
+in a full grade, and state/mode probes."""
 import re
 from pathlib import Path
 
@@ -10,14 +11,11 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes, stripped before matching p
 
 
 def filled_handout(directory, files=("numpy_ann.py", "pytorch_ann.py", "pytorch_cnn.py")):
-    """A perfect student's submission: the handout's files filled with the reference's regions
-    (``release.build.render(name, filled=True)``), the code a student hands in."""
-    from release.build import render
-
+    """A perfect student's submission: the solution files, which are the handout filled in."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for name in files:
-        (directory / name).write_text(render(name, filled=True))
+        (directory / name).write_bytes((ROOT / name).read_bytes())
     return directory
 
 
@@ -56,8 +54,10 @@ def assert_valid_results(data: dict) -> None:
     assert data["execution_time"] >= 0
 
 
-def script_run(runs, module):
-    """(exit code, printed text without colour codes) of the reference's ``python <module>.py``,
-    from the session's ``reference_runs`` fixture."""
-    code, output = runs[module]
-    return code, ANSI.sub("", output)
+def script_run(full_grade, module):
+    """(how it ended, printed text without colour codes) of ``python <module>.py`` as the grader ran
+    it in a full grade (``solution_full``, ``complete_full``): "finished", "exit" or "error"."""
+    from grader.rubric import RUN_GROUP
+
+    report = full_grade[1].runs[RUN_GROUP[module]].report
+    return report["ended"], ANSI.sub("", report["output"])

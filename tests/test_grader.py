@@ -362,13 +362,13 @@ def test_broken_sandbox_is_a_grader_error(tmp_path, monkeypatch):
 
 def test_check_bug_is_a_grader_error(tmp_path, sandbox, monkeypatch):
     """A bug in a check (here: one that crashes on any result) is the grader's, never a zero."""
-    from grader import checks
+    from grader.checks import common
 
     def broken(ctx):
         """A check that fails with an unexpected exception."""
         yield []
         raise KeyError("oops")
-    monkeypatch.setitem(checks.CHECKS, "1.2", broken)
+    monkeypatch.setitem(common.CHECKS, "1.2", broken)
     sub = reference_submission(tmp_path / "ref", files=("numpy_ann.py",))
     with pytest.raises(GraderError, match="item 1.2"):
         grade(sub, fast=True, groups=["numpy_unit"], sandbox=sandbox)
@@ -395,8 +395,9 @@ def test_build_zip_has_gradescope_layout(tmp_path):
                    timeout=120)
     names = set(zipfile.ZipFile(out).namelist())
     assert {"setup.sh", "run_autograder", "utils.py", "requirements.txt", "constraints.txt",
-            "grader/__main__.py", "grader/probe.py", "grader/sandbox.py", "grader/runner.py",
-            "release/build.py", "release/contract.py", "release/skeleton/utils.py"} <= names
+            "grader/__main__.py", "grader/probe.py", "grader/wire.py", "grader/sandbox.py", "grader/runner.py",
+            "course/facts.py", "course/judgement.py", "course/contract.py"} <= names
+    assert not any(name.startswith(("release/", "reference/")) for name in names)
     assert {f"data/FashionMNIST/raw/{n}-ubyte.gz" for n in
             ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")} <= names
     assert not names & set(REFERENCE_FILES)

@@ -1,9 +1,9 @@
-"""release/: the student handout built from the reference, and the proofs of ``release check``.
+"""release/: the student handout built from the solution, and the proofs of ``release check``.
 
 The quick tests exercise the build and the static proofs (each with a control that the proof
 would catch the fault); the slow ones run ``python -m release check --fast`` (fresh-environment
-zip included) and the filled handout's numpy and ANN real-data runs; the CNN's 60-epoch run is
-the complete submission's full grade (tests/test_submissions.py).
+zip included) and hand the solution in for a full grade (``solution_full``, started with the
+session: the CNN's 60 full-batch epochs most of it).
 """
 from __future__ import annotations
 
@@ -13,26 +13,53 @@ import sys
 import zipfile
 
 import pytest
-from helpers import ROOT, filled_handout
+from helpers import ROOT
 
-from grader.rubric import GROUPS, ITEMS
-from grader.runner import grade
+from course.contract import CONTRACT, FILES, REGION, REGIONS
+from course.regions import outside_regions
+from grader.rubric import ITEMS
 from release import build as release_build
 from release import check as release_check
-from release.build import LayoutError, MarkerError, render, render_utils, segments, write_handout
-from release.contract import CONTRACT, FILES, REGION, REGIONS
+from release.build import LayoutError, render, write_handout
 
 
-def test_the_handout_has_the_contract_and_the_reference_extends_it():
+def test_the_solution_and_its_handout_have_the_contract():
     assert release_check.contract_problems() == []
 
 
-def test_a_signature_that_breaks_the_contract_is_caught(monkeypatch):
-    contract = {name: dict(methods) for name, methods in CONTRACT.items()}
-    contract["numpy_ann.py"]["NumpyANN.train"] = ("(self, X_train, y_train, epochs)", [REGION])
-    monkeypatch.setattr(release_check, "CONTRACT", contract)
-    problems = release_check._reference_extends_the_contract("numpy_ann.py")
-    assert problems and "does not start with the contract's" in problems[0]
+def test_a_signature_that_breaks_the_contract_is_caught():
+    text = (ROOT / "numpy_ann.py").read_text().replace(
+        "def train(self, X_train, y_train, X_val, y_val, epochs, batch_size):",
+        "def train(self, X_train, y_train, X_val, y_val, epochs, batch_size=64):")
+    problems = release_check._has_the_contract("numpy_ann.py", text)
+    assert problems == ["numpy_ann.py: NumpyANN.train(self, X_train, y_train, X_val, y_val, epochs, batch_size=64), "
+                        "the contract says (self, X_train, y_train, X_val, y_val, epochs, batch_size)"]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_the_solution_files_are_the_handout_filled_in(name):
+    """Outside its regions each solution file is its handout line for line, docstrings and main
+    block included; the handout's regions hold one placeholder each."""
+    solution = (ROOT / name).read_text()
+    assert render(name, filled=True) == solution
+    assert outside_regions(render(name), name) == outside_regions(solution, name)
+    assert release_check._handout_is_the_solution_outside_the_regions(name, solution) == []
+
+
+def test_a_handout_that_departs_from_the_solution_outside_its_regions_is_caught(monkeypatch):
+    text = (ROOT / "pytorch_ann.py").read_text()
+    monkeypatch.setattr(release_check, "render", lambda name: release_build.blank(text, name).replace(
+        'plt.savefig("pytorch_ann_train_val_metrics.png")', 'plt.savefig("curves.png")'))
+    assert release_check._handout_is_the_solution_outside_the_regions("pytorch_ann.py", text) == [
+        "pytorch_ann.py: outside its regions the handout differs from the solution"]
+
+
+def test_the_course_files_use_nothing_of_the_project():
+    for name in FILES:
+        text = (ROOT / name).read_text()
+        assert release_check._imports(name, text) == []
+        assert release_check._imports(name, "import reference\nfrom course import facts\n") == [
+            f"{name} imports ['course', 'reference'], beyond the course's packages"]
 
 
 def test_no_solution_line_reaches_the_handout_and_a_leak_is_caught(monkeypatch):
@@ -50,14 +77,11 @@ def test_the_handout_has_the_skeletons_regions():
 
 
 @pytest.mark.parametrize("name", FILES)
-def test_every_region_is_a_placeholder_and_reference_only_code_is_gone(name):
+def test_every_region_is_a_placeholder(name):
     handout = render(name)
     regions = sum(1 for line in handout.splitlines() if line.strip() == "# >>> YOUR CODE HERE >>>")
     assert regions == REGIONS[name]
     assert handout.count("raise NotImplementedError(") == regions
-    for word in ("argparse", "--full", "callback", "REFERENCE ONLY", "_check_X", "def main(", "def run(",
-                 "def fit(", "utils."):
-        assert word not in handout, word
     assert 'if __name__ == "__main__":' in handout and "doctest.testmod(optionflags=doctest.ELLIPSIS)" in handout
 
 
@@ -70,36 +94,29 @@ def test_every_region_is_a_placeholder_and_reference_only_code_is_gone(name):
     (lambda s: s.replace("            if (epoch + 1) % 10 == 0:\n", "            if (epoch + 1) % 5 == 0:\n", 1),
      "NumpyANN.train"),
 ])
-def test_a_reference_whose_marks_break_the_layout_is_refused(edit, method):
+def test_a_solution_whose_marks_break_the_layout_is_refused(edit, method):
     source = (ROOT / "numpy_ann.py").read_text()
     assert edit(source) != source
     with pytest.raises(LayoutError, match=rf"numpy_ann.py: {method}"):
-        render("numpy_ann.py", reference_text=edit(source))
+        render("numpy_ann.py", text=edit(source))
 
 
-def test_the_students_utils_offers_the_skeletons_helpers_and_reads_no_curves():
-    text = render_utils()
+def test_utils_offers_the_skeletons_helpers_and_reads_no_curves():
+    text = (ROOT / "utils.py").read_text()
     assert release_check.utils_problems(text) == []
-    for word in ("diagnose_fit", "accepted_judgements", "THRESHOLDS", "def report_run", "train_val_metrics"):
-        assert word not in text, word
-    assert release_check.utils_problems((ROOT / "utils.py").read_text())  # the reference's own would leak
-    namespace = {"__file__": str(ROOT / "handout_utils.py"), "__name__": "handout_utils"}
-    exec(compile(text, "utils.py", "exec"), namespace)  # noqa: S102 - our own rendered file
+    assert release_check.utils_problems(text + "\ndef diagnose_fit(metrics):\n    pass\n") == [
+        "utils.py mentions 'diagnose'", "utils.py mentions 'diagnose_fit'"]
+    import utils
+
     assert {"print_red", "print_green", "print_yellow", "print_blue", "assert_greater_equal",
-            "assert_less_equal", "load_mnist_f", "FashionMNISTError"} <= set(namespace)
-
-
-def test_the_filled_handout_holds_the_reference_regions_and_only_those():
-    filled = render("numpy_ann.py", filled=True)
-    assert "np.maximum(0, z)" in filled and "NotImplementedError" not in filled
-    assert "_check_Xy" not in filled and "FloatingPointError" not in filled  # nested reference-only parts
+            "assert_less_equal", "load_mnist_f", "FashionMNISTError"} <= set(vars(utils))
 
 
 def test_the_student_readme_rubric_is_the_graders():
     """One row per rubric item, in order: its id, name, points, public or hidden (public exactly
     when Gradescope shows it at once) and its check's own statement of what it proves."""
     from grader.checks import registry
-    from grader.rubric import ITEMS, TOTAL_POINTS
+    from grader.rubric import TOTAL_POINTS
 
     readme = release_build.student_readme()
     rows = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in readme.splitlines()
@@ -116,7 +133,7 @@ def test_the_public_tests_run_in_the_handout_like_the_grader(tmp_path):
     """``python -m pytest`` in a handout folder: one test per public unit item, named after it;
     a failure shows the grader's message and hint; the summary counts the public points and names
     the hidden items; the repository's pytest configuration does not leak in."""
-    handout = release_build.write_public_tests(write_handout(tmp_path / "handout", filled=True, utils=True))
+    handout = release_build.write_public_tests(write_handout(tmp_path / "handout", filled=True))
     source = (handout / "numpy_ann.py").read_text()
     (handout / "numpy_ann.py").write_text(source.replace("dW1 = X.T @ dz1 / m", "dW1 = X.T @ dz1", 1))
     done = subprocess.run([sys.executable, "-m", "pytest", "-v"], cwd=handout, capture_output=True, text=True,
@@ -133,15 +150,6 @@ def test_the_public_tests_run_in_the_handout_like_the_grader(tmp_path):
     assert "Hidden, checked only by the autograder: 1.1 (3), 1.7 (2), 2.3 (5), 2.5 (1), 2.7 (1), 3.3 (2)" in out
     assert "Passing every test here is not full marks" in out
     assert "doctest" not in out.lower() and "local.py" not in out  # its own configuration; no runner traceback
-
-
-def test_unclosed_and_stray_marks_are_errors(tmp_path):
-    bad = tmp_path / "numpy_ann.py"
-    for text in ("def f():\n    # >>> YOUR CODE HERE >>>\n    return 1\n",
-                 "x = 1\n# <<< REFERENCE ONLY <<<\n",
-                 "# >>> REFERENCE ONLY >>>\nimport os\n"):
-        with pytest.raises(MarkerError):
-            segments(bad, text)
 
 
 def test_a_handout_built_earlier_must_equal_a_fresh_build(tmp_path):
@@ -164,7 +172,7 @@ def test_build_writes_the_handout_folder_and_zip(tmp_path):
     expected |= {f"handout/tests/autograder/{name}" for name in release_build.SHIPPED_TESTS}
     assert names == expected
     handout = tmp_path / "dist" / "handout"
-    assert (handout / "utils.py").read_text() == render_utils()
+    assert (handout / "utils.py").read_bytes() == (ROOT / "utils.py").read_bytes()
     requirements = (handout / "requirements.txt").read_text()
     assert "numpy==" in requirements and "torch==" in requirements and "\npytest==" in requirements
     readme = (handout / "README.md").read_text()
@@ -172,7 +180,7 @@ def test_build_writes_the_handout_folder_and_zip(tmp_path):
 
 
 def test_the_bare_numpy_file_imports_quietly_and_reports_failing_doctests(tmp_path):
-    write_handout(tmp_path, utils=True)
+    write_handout(tmp_path)
     done = subprocess.run([sys.executable, "-c", "import numpy_ann"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0 and not done.stdout and not done.stderr
     done = subprocess.run([sys.executable, "numpy_ann.py"], cwd=tmp_path, capture_output=True, text=True,
@@ -184,41 +192,41 @@ def test_the_bare_numpy_file_imports_quietly_and_reports_failing_doctests(tmp_pa
 @pytest.mark.slow
 def test_release_check_proves_the_handout(tmp_path):
     """``release check --fast``, every proof but the real-data runs: the contract, no leaks, the
-    bare handout graded 0, the filled one 36/42 (the script items skipped), the public tests'
+    bare handout graded 0, the solution 36/36 (the script items skipped), the public tests'
     parity with the grader, the zip on a fresh venv.
 
-    The full check (``python -m release check``, before a release) adds the filled handout's
-    three real-data runs; the suite runs two of them below, and the skeleton's 60-epoch CNN
-    recipe (the same provided code and modules) in the complete submission's full grade
-    (tests/test_submissions.py), so that the suite stays under 10 minutes on 2 cores."""
+    The full check (``python -m release check``, before a release) adds the solution's three
+    real-data runs; the suite grades those in the solution's full grade below, started with the
+    session, so that it stays under 10 minutes on 2 cores."""
     lines = []
     release_check.check(fast=True, handout=write_handout(tmp_path / "handout"), log=lines.append)
     print("\n".join(lines))
     round_trip = [line for line in lines if line.startswith("round trip: the grader scores")]
     assert len(round_trip) == 1
-    assert re.match(r"round trip: the grader scores the filled handout 36/42 \(--fast: the real-data runs "
+    assert re.match(r"round trip: the grader scores the solution 36/36 \(--fast: the real-data runs "
                     r"skipped\) in \d+ s$", round_trip[0]), round_trip[0]
     assert "zip on a fresh environment: ok" in lines and "bare handout: ok" in lines
 
 
 @pytest.mark.slow
-def test_the_filled_handouts_numpy_and_ann_scripts_earn_their_items(tmp_path, sandbox):
-    """The round trip's real-data part for two of the three scripts: ``python numpy_ann.py`` and
-    ``python pytorch_ann.py`` of the filled handout, graded as the full check grades them."""
-    groups = ["numpy_run", "ann_run"]
-    report = grade(filled_handout(tmp_path / "filled"), groups=groups, budget=600, sandbox=sandbox)
-    graded = {item.id for item in ITEMS if item.group in groups}
-    assert {"1.10", "2.6"} <= graded and all(GROUPS[g].run for g in groups)
-    lost = {r.item.id: r.output for r in report.results if r.item.id in graded and r.score != r.max_score}
-    assert not lost, lost
+def test_the_solution_handed_in_earns_42_of_42(solution_full):
+    """The three solution files, graded as a student's submission in full: every item full marks,
+    the script items' accuracies within their thresholds' noise band at worst."""
+    files, report = solution_full
+    assert files == set(FILES)
+    lost = {r.item.id: r.output for r in report.results if r.score != r.max_score}
+    assert not lost and report.score == 42, lost
+    assert not report.flags and not report.notes, (report.flags, report.notes)
+    print({item_id: m["accuracy"] for item_id, m in report.measurements.items()})
 
 
 def test_the_gradescope_zip_and_the_handout_ship_the_same_sources(tmp_path):
-    """The students' utils.py (rendered by the release package the zip ships), the course's
-    requirements and the data come from the same files in both zips; only the handout adds
-    pytest, for its public tests."""
+    """utils.py, the course package (the facts the grader reads), the course's requirements and the
+    data come from the same files in both zips; only the handout adds pytest, for its public tests;
+    the grader's zip ships neither the solution nor release/."""
     script = (ROOT / "grader" / "gradescope" / "build_zip.sh").read_text()
-    for source in ("utils.py", "release", "requirements-course.txt", "constraints.txt", "data/FashionMNIST/raw"):
+    assert "release" not in script.split("set -euo pipefail")[1] and "numpy_ann.py" not in script
+    for source in ("utils.py", "course", "requirements-course.txt", "constraints.txt", "data/FashionMNIST/raw"):
         assert source in script
     course = [line.split(">")[0] for line in (ROOT / "requirements-course.txt").read_text().splitlines()
               if line.strip() and not line.startswith("#")]

@@ -22,6 +22,7 @@ from helpers import ROOT
 from synthetic_class import DISGUISED, MEMBERS, PARTIAL, class_export, member_files, submission_ids, write_skeleton
 from synthetic_export import INDEPENDENT, Entry, build_export, corpus, independent_numpy, sources
 
+from course.regions import blank
 from grader.rubric import ITEMS, SUBMISSION_FILES
 from grader.runner import grade
 from grader.similarity import (
@@ -35,8 +36,6 @@ from grader.similarity import (
     leave_out,
     main,
     own_code,
-    reference_skeleton,
-    strip_solutions,
 )
 
 COMPLETE = ROOT / "tests" / "submissions" / "complete"
@@ -58,7 +57,7 @@ def report(tmp_path_factory):
     skeleton = base / "skeleton"
     skeleton.mkdir()
     for name in SUBMISSION_FILES:
-        (skeleton / name).write_text(strip_solutions((COMPLETE / name).read_text()))
+        (skeleton / name).write_text(blank((COMPLETE / name).read_text()))
     copy = {name: disguised((COMPLETE / name).read_text()) for name in SUBMISSION_FILES}
     export = build_export(base, [Entry(corpus("complete")), Entry(sources(copy)), Entry(independent_numpy())],
                           zipped=True)
@@ -105,40 +104,27 @@ def test_the_independent_submission_is_correct(sandbox):
         {item.id: float(item.points) for item in ITEMS if item.id in numpy_items}
 
 
-def test_solutions_are_stripped_from_the_boilerplate():
-    text = ("def f(x):\n    # >>> YOUR CODE HERE >>>\n    y = x + 1\n    return y\n    # <<< END OF YOUR CODE <<<\n"
-            "\n\ndef g():\n    # >>> YOUR CODE HERE >>>\n    # <<< END OF YOUR CODE <<<\n    return 2\n")
-    assert strip_solutions(text) == ("def f(x):\n    # >>> YOUR CODE HERE >>>\n    # <<< END OF YOUR CODE <<<\n"
-                                     "\n\ndef g():\n    # >>> YOUR CODE HERE >>>\n    # <<< END OF YOUR CODE <<<\n"
-                                     "    return 2\n")
-    assert strip_solutions("no markers\n") == "no markers\n"
-
-
 def test_the_default_boilerplate_is_the_handout(tmp_path):
     from release.build import write_handout
 
     used = default_boilerplate(tmp_path / "handout")
-    assert "release build" in used.origin
+    assert "the handout" in used.origin
     handout = write_handout(tmp_path / "built")
     assert sorted(p.name for p in used.folder.glob("*.py")) == sorted(SUBMISSION_FILES)
     for name in SUBMISSION_FILES:
         assert (used.folder / name).read_text() == (handout / name).read_text()
-    (tmp_path / "fallback").mkdir()
-    fallback = reference_skeleton(tmp_path / "fallback")
-    for name in SUBMISSION_FILES:
-        assert (fallback / name).read_text() == strip_solutions((ROOT / name).read_text())
 
 
 def test_the_report_names_the_default_boilerplate(tmp_path):
-    """Without --boilerplate, the release build's handout is the boilerplate, and stdout, summary.csv
-    and summary.html say so."""
+    """Without --boilerplate, the handout is the boilerplate, and stdout, summary.csv and summary.html
+    say so."""
     from release.build import write_handout
 
     out = tmp_path / "out"
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
         assert main([str(class_export(tmp_path, ("ada", "chen", "chen_copy"))), "--out", str(out)]) == 0
-    origin = "the handout of python -m release build (release.build.write_handout)"
+    origin = "the handout: the solution files with their regions blanked"
     assert f"boilerplate: {origin}: {out / 'boilerplate'}" in stdout.getvalue().splitlines()
     handout = write_handout(tmp_path / "built")
     for name in SUBMISSION_FILES:

@@ -1,30 +1,19 @@
 """Every rubric item's check, registered by its id.
 
 ``part1.py`` (numpy), ``part2.py`` (PyTorchANN), ``part3.py`` (PyTorchCNN) and ``runs.py`` (the
-script runs and judgements) each define checks with ``@check("<item id>")``; see
-``common.py`` for what a check is. :func:`registry` imports them and refuses to start unless
-the rubric and the registered checks match one for one, and every check says, in a one-line
-docstring, what it proves.
+script runs and judgements) each define checks with ``@check("<item id>")`` (``common.py``, which
+also says what a check is). :func:`registry` imports them and refuses to start unless the rubric
+and the registered checks match one for one, and every check says, in a one-line docstring, what
+it proves.
 """
 from __future__ import annotations
-
-CHECKS: dict = {}
-
-
-def check(item_id: str):
-    """Register the decorated generator as the check of rubric item ``item_id``."""
-    def register(fn):
-        if item_id in CHECKS:
-            raise RuntimeError(f"two checks for item {item_id}: {CHECKS[item_id].__name__} and {fn.__name__}")
-        CHECKS[item_id] = fn
-        return fn
-    return register
 
 
 def registry() -> dict:
     """item id -> check, after the start-up assertion that rubric and checks match."""
     from ..rubric import ITEMS
     from . import part1, part2, part3, runs  # noqa: F401  (importing registers their checks)
+    from .common import CHECKS
 
     ids = [item.id for item in ITEMS]
     missing = [i for i in ids if i not in CHECKS]

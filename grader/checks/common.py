@@ -23,9 +23,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..probe import Opaque, TensorArray, decode, encode
+from ..wire import Opaque, TensorArray, decode, encode
 
 RUN = "run"  # yielded by a check that judges the group's script run (one run, shared)
+CHECKS: dict = {}  # item id -> its check, filled by @check as part1, part2, part3 and runs are imported
+
+
+def check(item_id: str):
+    """Register the decorated generator as the check of rubric item ``item_id``."""
+    def register(fn):
+        if item_id in CHECKS:
+            raise RuntimeError(f"two checks for item {item_id}: {CHECKS[item_id].__name__} and {fn.__name__}")
+        CHECKS[item_id] = fn
+        return fn
+    return register
 
 
 class Fail(Exception):

@@ -11,12 +11,12 @@ import re
 
 import numpy as np
 
-from . import check
 from .common import (
     Fail,
     Sessions,
     as_array,
     call,
+    check,
     expect_close,
     get,
     is_float_like,

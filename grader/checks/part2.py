@@ -13,13 +13,13 @@ import re
 
 import numpy as np
 
-from . import check
 from .common import (
     Fail,
     Sessions,
     Tensor,
     as_array,
     call,
+    check,
     expect_close,
     get,
     new,

@@ -6,8 +6,7 @@ the seeds start (``grader/cases.py``).
 """
 from __future__ import annotations
 
-from . import check
-from .common import Fail, Sessions, get, new, op, part, short
+from .common import Fail, Sessions, check, get, new, op, part, short
 
 CLS = "PyTorchCNN"
 CHANNELS = ((1, 32), (32, 64), (64, 128), (128, 256))

@@ -25,13 +25,12 @@ uv venv --seed --python "$PYTHON_VERSION" /autograder/venv
 
 # Who may read what: the student's code runs as nobody. It must be able to run Python and
 # read the data (its script loads it), and nothing of the grader: the judge, its expected
-# values and its utils.py (the reference's) stay root-only. The students' utils.py is written
-# into each scratch folder by the grader (root), and the sandbox's zygote, root, loads what
-# children need.
+# values and the course's facts stay root-only. The grader (root) copies utils.py into each
+# scratch folder, and the sandbox's zygote, root, loads what children need.
 chmod a+rx /autograder
 chmod -R a+rX /opt/python /autograder/venv /autograder/source/data
 chmod 711 /autograder/source
-chmod -R go-rwx /autograder/source/grader /autograder/source/release /autograder/source/utils.py
+chmod -R go-rwx /autograder/source/grader /autograder/source/course /autograder/source/utils.py
 chmod -R go-w /autograder/source
 
 # Fail the build now, not at grading time, if the data or the packages are broken, or if
