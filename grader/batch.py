@@ -633,12 +633,30 @@ def scores_png(records: list[Record], mode: str) -> bytes:
 
 
 # --------------------------------------------------------------------------- command line
-def main(argv=None) -> int:
+# Laid out by hand (the examples must not be rewrapped), so the description is too.
+DESCRIPTION = """\
+Grade every submission of a Gradescope export (its zip, the unpacked assignment_<id>_export
+folder, or a plain folder of submission folders) and write results/<id>.json, grades.csv,
+summary.md and scores.png to --out. Resumable: a rerun skips what is already graded, and
+grades again what is not (regrade, grader error, over wall-clock limit, not graded).
+"""
+EPILOG = """\
+examples:
+  # the whole class, in full, two at a time, each as a grading user of its own (as root)
+  python -m grader.batch assignment_123_export.zip --out grades --jobs 2 --user grader1,grader2
+  # minutes instead of hours: the unit items graded, the real-data items taken from Gradescope
+  python -m grader.batch assignment_123_export.zip --out grades-reused --reuse-runs
+
+exit status:
+  0  the batch ran: each submission's status is in grades.csv and summary.md (some may need
+     a rerun: regrade, grader error, over wall-clock limit)
+  2  nothing was graded: a bad option, an unreadable export, --reuse-runs without the
+     export's metadata, or a sandbox that cannot start or is not confidential
+"""
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m grader.batch",
-        description="Grade every submission of a Gradescope export (its zip, the unpacked assignment_<id>_export "
-                    "folder, or a plain folder of submission folders) and write results/<id>.json, grades.csv, "
-                    "summary.md and scores.png to --out. Resumable: a rerun skips what is already graded.")
+        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("export", help="the export: a .zip or a folder")
     parser.add_argument("--out", required=True, help="output folder (created if needed)")
     parser.add_argument("--jobs", type=int, default=1,
@@ -646,7 +664,9 @@ def main(argv=None) -> int:
                              "grade share the cores between them")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--fast", action="store_true",
-                      help="skip the real-data runs, as python -m grader --fast does (their items score 0)")
+                      help="skip the real-data runs, as python -m grader --fast does: their accuracy items ("
+                           + ", ".join(item.id for item in SKIPPED_BY_FAST) + ") are left out, and the judgements ("
+                           + ", ".join(item.id for item in WORD_ONLY) + ") only checked to be one of the three words")
     mode.add_argument("--reuse-runs", action="store_true",
                       help="grade only the unit groups; take the real-data items ("
                            + ", ".join(item.id for item in RUN_ITEMS)
@@ -655,6 +675,11 @@ def main(argv=None) -> int:
     add_grading_options(parser, budget_help="time limit in seconds for one submission's grade (default: "
                                             f"%(default)s); a grade still running {WALL_SLACK} s past it is "
                                             "recorded as over its wall-clock limit")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if min(args.timeout, args.item_timeout, args.budget) <= 0 or args.jobs < 1:
         parser.error("--timeout, --item-timeout and --budget must be positive and --jobs at least 1")

@@ -38,6 +38,7 @@ from grader.batch import (
     WORD_ONLY,
     Options,
     Record,
+    build_parser,
     item_column,
     main,
     run_batch,
@@ -449,6 +450,20 @@ def test_a_plain_folder_of_submission_folders(tmp_path):
 
 
 # --------------------------------------------------------------------------- the command line
+def test_help_gives_examples_that_parse_and_the_exit_statuses(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    examples = [line.split() for line in text.split("examples:")[1].split("exit status:")[0].splitlines()
+                if line.strip().startswith("python -m grader.batch ")]
+    assert len(examples) == 2 and examples[0][3].endswith(".zip") and "--reuse-runs" in examples[1]
+    for example in examples:  # options that exist, and no mode clash
+        build_parser().parse_args(example[3:])
+    statuses = [line.split()[0] for line in text.split("exit status:")[1].splitlines() if line[:3].strip().isdigit()]
+    assert statuses == ["0", "2"]
+
+
 @pytest.mark.slow
 def test_command_line_on_an_unpacked_export(tmp_path):
     export = build_export(tmp_path, [Entry(corpus("complete"), recorded={}), Entry(seeded_bug(BUGS[0]))])
