@@ -473,5 +473,5 @@ def test_command_line_on_an_unpacked_export(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "2 graded now, 0 skipped" in done.stdout and "2/2 graded" in done.stderr
     rows = read_csv(out / "grades.csv")
-    assert item_scores(rows["100001"]) == expected_scores("complete", ALL_FILES, fast=True)
+    assert item_scores(rows["100001"]) == fast(expected_scores("complete", ALL_FILES, fast=True))
     assert {p.name for p in out.iterdir()} >= {"grades.csv", "summary.md", "scores.png", "results"}
