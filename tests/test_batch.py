@@ -97,11 +97,11 @@ def batch(tmp_path_factory, sandbox):
                                  Entry(seeded_bug(BUGS[0])),
                                  Entry(sources(hanging)),
                                  Entry(corpus("complete"))])
+    real_grade, stream = grader.batch.grade, io.StringIO()
 
     def grade(folder, **options):
-        return real_grade(folder, **{**options, "timeout": 1} if hangs(folder) else options)
+        return real_grade(folder, **({**options, "timeout": 1} if hangs(folder) else options))
 
-    real_grade, stream = grader.batch.grade, io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("grader.batch.grade", grade)
         result = run_batch(export, base / "out", Options(fast=True), jobs=2, sandbox=sandbox, progress_stream=stream)
