@@ -18,12 +18,25 @@ Written to DIR:
   ``extra_data.batch`` (status, seconds, reused items, the one-line reasons). A submission
   whose file exists is skipped by the next run (``--force`` regrades), so an interrupted or
   extended batch picks up where it stopped; a submission that could not be graded (grader
-  error, over its wall-clock limit) has no file and is tried again.
-- ``grades.csv``: one row per submission: id, names, sids, emails, total, one column per
-  rubric item, status, seconds, Gradescope's recorded score and the difference.
+  error, over its wall-clock limit) has no file, and one to regrade has a file that is not
+  final: both are graded again by the next run.
+- ``grades.csv``: one row per submission: id, names, sids, emails, total, ``max`` (what the
+  total is out of), one column per rubric item headed with its points (``1.1 (3)``),
+  status, seconds, Gradescope's recorded score and the difference, reused items, mode, the
+  grade's flags for staff, and a one-line message. ``--fast`` leaves out the items it
+  skips and the difference (Gradescope's score is a full grade's).
 - ``summary.md``: per item the mean, % full marks, % zero and the most common reason short of
-  full marks; the totals' distribution.
-- ``scores.png``: a histogram of the totals and each item's share of full marks.
+  full marks; the totals' distribution; the rows that need attention, and the rerun for them.
+- ``scores.png``: a histogram of the totals and each item's share of full marks, the
+  real-data items marked with how they were graded (run, reused, skipped, word only).
+
+A row's status (``grades.csv``, ``summary.md``): ``graded``; ``timed out`` (a time limit
+stopped the student's code: final); ``no runs to reuse`` (``--reuse-runs`` found no usable
+recorded score for some real-data items, which score 0); ``regrade`` (a time limit stopped
+code that was still making progress: the grading machine ran out of time, not the student's
+code; the next run, with longer limits, grades it again); ``grader error``, ``over
+wall-clock limit``, ``error`` (not scored; the next run tries again); ``not graded`` (the
+batch stopped before it).
 
 ``--reuse-runs`` grades only the unit groups and takes the real-data items (the run groups'
 items in ``grader.rubric``) from the results Gradescope recorded in the export's metadata,
@@ -38,6 +51,7 @@ import io
 import json
 import os
 import queue
+import shlex
 import statistics
 import sys
 import tempfile
@@ -52,11 +66,13 @@ from pathlib import Path
 from .export import ExportedSubmission, ExportError, as_number, open_export
 from .limits import DEFAULT_DISK, DEFAULT_MEMORY, memory_warning
 from .report import clean, results_json
-from .rubric import GROUPS, ITEMS, TOTAL_POINTS
+from .rubric import GROUPS, ITEMS, SCRIPT_ITEMS
 from .runner import DEFAULT_DATA, GradeReport, ItemResult, add_grading_options, grade
 from .sandbox import SETUP_SECONDS, GraderError, Sandbox, exposure, grading_users
 
 RUN_ITEMS = tuple(item for item in ITEMS if GROUPS[item.group].run)
+SKIPPED_BY_FAST = tuple(item for item in ITEMS if item.id in SCRIPT_ITEMS)  # they score 0 under --fast
+WORD_ONLY = tuple(item for item in RUN_ITEMS if item.judgement)  # --fast checks only that the answer is a verdict
 UNIT_GROUPS = tuple(name for name, group in GROUPS.items() if not group.run)
 # Past --budget a grade may still be setting up a child (up to SETUP_SECONDS, not counted as the
 # student's time) and cleaning up after it; beyond that, the grade is considered stuck.
@@ -64,12 +80,15 @@ WALL_SLACK = SETUP_SECONDS + 60
 REUSED = "Reused from the results Gradescope recorded for this submission (not regraded here)."
 
 GRADED = "graded"                     # scored; nothing stopped at a time limit
-TIMED_OUT = "timed out"               # scored; some of its code was stopped at a time limit
+TIMED_OUT = "timed out"               # scored; some of the student's code was stopped at a time limit
+NO_RUNS = "no runs to reuse"          # scored; --reuse-runs found no recorded score for some real-data items: 0
+REGRADE = "regrade"                   # scored, not final: a limit stopped code still making progress
 GRADER_ERROR = "grader error"         # not scored: the grader failed on it (GraderError)
 WALL_CLOCK = "over wall-clock limit"  # not scored: the grade did not return within its wall-clock limit
 ERROR = "error"                       # not scored: an unexpected error in the batch itself
 NOT_GRADED = "not graded"             # not scored: the batch stopped before it
-SCORED = (GRADED, TIMED_OUT)
+SCORED = (GRADED, TIMED_OUT, NO_RUNS, REGRADE)
+RETRIED = (REGRADE, GRADER_ERROR, WALL_CLOCK, ERROR, NOT_GRADED)  # what a rerun grades again
 
 
 @dataclass(frozen=True)
@@ -109,6 +128,7 @@ class Record:
     reused: list[str] = field(default_factory=list)
     message: str = ""
     mode: str = ""
+    flags: list[str] = field(default_factory=list)     # the grade's flags for staff review (results.json keeps them)
 
     def batch_data(self) -> dict:
         """What results.json keeps (``extra_data.batch``) to rebuild this row in a later run."""
@@ -139,19 +159,32 @@ def grade_submission(export, sub: ExportedSubmission, options: Options, sandbox)
     except Exception:  # noqa: BLE001 - a bug must cost one row, not the batch
         return failure(sub, ERROR, traceback.format_exc(limit=3), started, options), None
     report.notes.extend(notes)
-    reused, messages = [], []
+    reused, missing = [], []
     if options.reuse_runs:
         report, reused, missing = with_reused_runs(report, sub.results)
-        if missing:
-            messages.append(f"no usable Gradescope score to reuse for {', '.join(missing)}")
-    stopped = [r.item.id for r in report.results if r.timed_out]
+    incomplete = [r.item.id for r in report.incomplete]
+    stopped = [r.item.id for r in report.results if r.timed_out and not r.incomplete]
+    messages = list(report.notes)  # e.g. a file not found: why a row scores nothing
+    if missing:
+        messages.append(f"no usable Gradescope score to reuse for {', '.join(missing)} (they score 0)")
     if stopped:
         messages.append(f"stopped at a time limit: {', '.join(stopped)}")
-    record = Record(sub.id, TIMED_OUT if stopped else GRADED, time.monotonic() - started,
+    if incomplete:
+        messages.append(f"regrade {', '.join(incomplete)} with longer limits: a time limit stopped the code while "
+                        f"it was still making progress (the grading machine ran out of time, not the student's code); "
+                        f"a rerun grades it again: add {longer_limits(options)}")
+    status = REGRADE if incomplete else NO_RUNS if missing else TIMED_OUT if stopped else GRADED
+    record = Record(sub.id, status, time.monotonic() - started,
                     {r.item.id: r.score for r in report.results}, report.score,
                     {r.item.id: clean(r.why) for r in report.results if r.score < r.max_score},
-                    reused, "; ".join(messages), options.mode)
+                    reused, "; ".join(messages), options.mode, list(report.flags))
     return record, report
+
+
+def longer_limits(options: Options) -> str:
+    """The options for a regrade: each time limit doubled."""
+    return (f"--timeout {2 * options.timeout:g} --item-timeout {2 * options.item_timeout:g} "
+            f"--budget {2 * options.budget:g}")
 
 
 def failure(sub, status, message, started, options) -> Record:
@@ -214,11 +247,13 @@ def load_record(path: Path, sub_id: str) -> Record | None:
     data (one ``python -m grader`` wrote) counts as graded."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        batch = data.get("extra_data", {}).get("batch", {})
+        extra = data.get("extra_data", {})
+        batch = extra.get("batch", {})
         scores = {str(t["number"]): float(t["score"]) for t in data["tests"]}
         return Record(sub_id, str(batch.get("status", GRADED)), float(batch.get("seconds", data["execution_time"])),
                       scores, float(data["score"]), dict(batch.get("why", {})), list(batch.get("reused", [])),
-                      str(batch.get("message", "")), str(batch.get("mode", "")))
+                      str(batch.get("message", "")), str(batch.get("mode", "")),
+                      [str(flag) for flag in extra.get("flags", [])])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -270,8 +305,9 @@ def run_batch(export_path, out, options: Options = Options(), *, jobs: int = 1, 
         out.mkdir(mode=0o700, parents=True, exist_ok=True)  # grades.csv: names, SIDs, e-mails
         earlier = {} if force else {s.id: r for s in export.submissions
                                     if (r := load_record(results_path(out, s), s.id)) is not None}
-        todo = [s for s in export.submissions if s.id not in earlier]
-        skipped = list(earlier)
+        # A regrade row has a results file, but its scores are not final: graded again, as rows without one are.
+        todo = [s for s in export.submissions if s.id not in earlier or earlier[s.id].status == REGRADE]
+        skipped = [i for i, r in earlier.items() if r.status != REGRADE]
         progress = Progress(len(todo), progress_stream or sys.stderr)
         progress.note(f"{len(export.submissions)} submissions: {len(todo)} to grade, {jobs} at a time"
                       + (f"; {len(skipped)} already graded in {out}, skipped (--force regrades)" if skipped else ""))
@@ -292,7 +328,9 @@ def run_batch(export_path, out, options: Options = Options(), *, jobs: int = 1, 
         finally:  # also after Ctrl-C: the outputs cover what was graded
             progress.close()
             records = [fresh.get(s.id) or earlier.get(s.id) or Record(s.id, NOT_GRADED) for s in export.submissions]
-            write_outputs(out, export.submissions, records, Path(export_path).name)
+            rerun = " ".join(shlex.quote(str(a)) for a in ("python", "-m", "grader.batch", export_path, "--out", out))
+            write_outputs(out, export.submissions, records, Path(export_path).name, options,
+                          rerun + {"fast": " --fast", "reuse-runs": " --reuse-runs"}.get(options.mode, ""))
     return BatchResult(records, list(fresh), skipped, time.monotonic() - started)
 
 
@@ -400,29 +438,62 @@ def duration(seconds: float) -> str:
 
 
 # --------------------------------------------------------------------------- outputs
-CSV_COLUMNS = ("submission_id", "names", "sids", "emails", "total", *(item.id for item in ITEMS), "status",
-               "seconds", "gradescope_score", "difference", "reused", "mode", "message")
+def write_outputs(out: Path, submissions, records: list[Record], title: str, options: Options, rerun: str):
+    mode = batch_mode(records, options.mode)
+    atomic_write(out / "grades.csv", grades_csv(submissions, records, mode))
+    atomic_write(out / "summary.md", summary_markdown(records, title, mode, rerun, longer_limits(options)))
+    atomic_write(out / "scores.png", scores_png(records, mode))
 
 
-def write_outputs(out: Path, submissions, records: list[Record], title: str):
-    atomic_write(out / "grades.csv", grades_csv(submissions, records))
-    atomic_write(out / "summary.md", summary_markdown(records, title))
-    atomic_write(out / "scores.png", scores_png(records))
+def batch_mode(records: list[Record], current: str) -> str:
+    """The mode the rows with scores were graded in (this run's when none has), or "mixed":
+    rows kept from an earlier run may have been graded in another."""
+    modes = {r.mode for r in records if r.scores is not None} or {current}
+    return modes.pop() if len(modes) == 1 else "mixed"
 
 
-def grades_csv(submissions, records: list[Record]) -> str:
+def graded_items(mode: str) -> tuple:
+    """The items a grade in this mode scores: --fast skips the real-data runs' accuracies."""
+    return tuple(item for item in ITEMS if not (mode == "fast" and item in SKIPPED_BY_FAST))
+
+
+def max_points(mode: str) -> int:
+    return sum(item.points for item in graded_items(mode))
+
+
+def how_graded(item, mode: str) -> str:
+    """What a batch in this mode did for a real-data item, in words ("" for a unit item)."""
+    if item not in RUN_ITEMS:
+        return ""
+    if mode == "fast":
+        return "skipped (--fast)" if item in SKIPPED_BY_FAST else "word only (--fast)"
+    return "reused from Gradescope" if mode == "reuse-runs" else "real-data run"
+
+
+def item_column(item) -> str:
+    return f"{item.id} ({item.points})"  # the points in the header: the data rows stay one per submission
+
+
+def grades_csv(submissions, records: list[Record], mode: str) -> str:
+    """One row per submission: the item columns say their points, ``max`` what the row's total
+    is out of. A --fast batch leaves out the items it skips and the difference from Gradescope's
+    score (a full grade's). Every text cell is one line."""
+    items, compare = graded_items(mode), mode != "fast"
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(["submission_id", "names", "sids", "emails", "total", "max", *map(item_column, items), "status",
+                     "seconds", "gradescope_score", *["difference"] * compare, "reused", "mode", "flags", "message"])
     for sub, record in zip(submissions, records):
-        scores = record.scores or {}
+        scores, scored = record.scores or {}, record.total is not None
         difference = (round(record.total - sub.score, 2)
-                      if record.total is not None and sub.score is not None else None)
-        writer.writerow([cell(sub.id), *(cell("; ".join(getattr(s, key) for s in sub.submitters))
-                                         for key in ("name", "sid", "email")),
-                         number(record.total), *(number(scores.get(item.id)) for item in ITEMS), record.status,
-                         number(round(record.seconds, 1)), number(sub.score), number(difference),
-                         " ".join(record.reused), record.mode, cell(record.message)])
+                      if scored and sub.score is not None and record.mode != "fast" else None)
+        people = ("; ".join(getattr(s, key) for s in sub.submitters) for key in ("name", "sid", "email"))
+        writer.writerow([cell(sub.id), *map(cell, people), number(record.total),
+                         number(max_points(record.mode) if scored else None),
+                         *(number(scores.get(item.id)) for item in items), cell(record.status),
+                         number(round(record.seconds, 1)), number(sub.score), *[number(difference)] * compare,
+                         cell(" ".join(record.reused)), cell(record.mode), cell("; ".join(record.flags)),
+                         cell(record.message)])
     return buffer.getvalue()
 
 
@@ -436,7 +507,7 @@ def number(value) -> str:
     return "" if value is None else f"{value:g}"
 
 
-def summary_markdown(records: list[Record], title: str) -> str:
+def summary_markdown(records: list[Record], title: str, mode: str, rerun: str, longer: str) -> str:
     scored = [r for r in records if r.scores is not None]
     statuses = ", ".join(f"{n} {s}" for s, n in Counter(r.status for r in records).most_common())
     modes = ", ".join(f"{m} ({n})" for m, n in Counter(r.mode for r in scored).most_common()) or "none"
@@ -444,27 +515,34 @@ def summary_markdown(records: list[Record], title: str) -> str:
     lines = [f"# Batch grade: {md(title)}", "",
              f"{len(records)} submissions ({statuses}); grading mode: {modes}. {written}", "",
              "## Items", "",
-             "Over the submissions with scores. Reused: taken from Gradescope's recorded results (`--reuse-runs`).", "",
-             "| item | name | points | mean | full marks | zero | reused | most common reason short of full marks |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-    lines += [item_row(item, scored) for item in ITEMS]
-    lines += ["", f"## Totals (out of {TOTAL_POINTS})", ""] + totals_section([r.total for r in scored])
-    return "\n".join(lines) + "\n"
+             "Over the submissions with scores. Reused: taken from Gradescope's recorded results (`--reuse-runs`)."]
+    if mode == "fast":
+        lines += ["", f"`--fast`: {', '.join(i.id for i in SKIPPED_BY_FAST)} (the real-data runs) were skipped, and "
+                      f"are left out of the totals; {', '.join(i.id for i in WORD_ONLY)} only checked that the "
+                      "answer is one of the three words (a full grade judges it against the run's curves)."]
+    lines += ["", "| item | name | points | mean | full marks | zero | reused "
+                  "| most common reason short of full marks |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines += [item_row(item, scored, how_graded(item, mode)) for item in ITEMS]
+    lines += ["", f"## Totals (out of {max_points(mode)})", ""] + totals_section([r.total for r in scored],
+                                                                                 max_points(mode))
+    return "\n".join(lines + attention_section(records, rerun, longer)) + "\n"
 
 
-def item_row(item, scored: list[Record]) -> str:
+def item_row(item, scored: list[Record], how: str) -> str:
+    name = md(item.name) + (f", {how}" if how.startswith("word only") else "")
     scores = [r.scores[item.id] for r in scored]
+    if how.startswith("skipped") or not scores:
+        return f"| {item.id} | {name} | {item.points} | {how} | | | | |"
     reasons = Counter(r.why[item.id] for r in scored if item.id in r.why and r.scores[item.id] < item.points)
     reason = f"{md(reasons.most_common(1)[0][0])} ({reasons.most_common(1)[0][1]})" if reasons else ""
     reused = sum(item.id in r.reused for r in scored)
-    if not scores:
-        return f"| {item.id} | {md(item.name)} | {item.points} | | | | | |"
-    return (f"| {item.id} | {md(item.name)} | {item.points} | {statistics.fmean(scores):.2f} | "
+    return (f"| {item.id} | {name} | {item.points} | {statistics.fmean(scores):.2f} | "
             f"{percent(sum(s == item.points for s in scores), len(scores))} | "
             f"{percent(sum(s == 0 for s in scores), len(scores))} | {reused} | {reason} |")
 
 
-def totals_section(totals: list[float]) -> list[str]:
+def totals_section(totals: list[float], top: int) -> list[str]:
     if not totals:
         return ["No submission has scores yet."]
     quartiles = statistics.quantiles(totals, n=4) if len(totals) > 1 else [totals[0]] * 3
@@ -473,11 +551,30 @@ def totals_section(totals: list[float]) -> list[str]:
               f"max {max(totals):g}")
     lines = [f"{len(totals)} submissions: {spread}.", "", "| total | submissions | |", "| --- | ---: | --- |"]
     width = 5
-    for low in range(0, TOTAL_POINTS + 1, width):
-        high = min(low + width, TOTAL_POINTS + 1)
+    for low in range(0, top + 1, width):
+        high = min(low + width, top + 1)
         count = sum(low <= t < high for t in totals)
         label = f"{low}-{high - 1}" if high - 1 > low else f"{low}"
         lines.append(f"| {label} | {count} | {'#' * round(40 * count / len(totals))} |")
+    return lines
+
+
+def attention_section(records: list[Record], rerun: str, longer: str) -> list[str]:
+    """The rows staff must act on: those without final scores, with items not graded here, or
+    flagged for review; and the rerun that grades again those it can (``longer``: the limits a
+    regrade needs)."""
+    rows = [r for r in records if r.status not in (GRADED, TIMED_OUT) or r.flags]
+    if not rows:
+        return []
+    lines = ["", "## Needs attention", "", "| submission | status | flags | message |", "| --- | --- | --- | --- |"]
+    lines += [f"| {md(r.id)} | {r.status} | {md('; '.join(r.flags)[:400])} | {md(r.message[:400])} |" for r in rows]
+    retried = sorted({r.status for r in rows if r.status in RETRIED})
+    if retried:
+        regrade = REGRADE in retried
+        lines += ["", f"A rerun grades the {', '.join(retried)} rows again and skips the others"
+                      + (", with longer time limits for the regrade rows" if regrade else "")
+                      + " (add your usual options, such as `--user` and `--jobs`):", "",
+                  f"    {rerun} {longer}" if regrade else f"    {rerun}"]
     return lines
 
 
@@ -490,8 +587,14 @@ def md(text: str) -> str:
     return " ".join(clean(text).split()).replace("|", "\\|")
 
 
-def scores_png(records: list[Record]) -> bytes:
-    """A histogram of the totals and each item's share of full marks, as PNG bytes.
+COLOURS = {"": "tab:green", "real-data run": "tab:orange", "reused from Gradescope": "tab:orange",
+           "word only (--fast)": "tab:purple"}
+
+
+def scores_figure(records: list[Record], mode: str):
+    """A histogram of the totals and each item's share of full marks. Items a --fast batch
+    skips are written out as skipped, not drawn as a share of 0; a real-data item's bar says
+    how it was graded (run, reused, or only its answer's word checked).
 
     Drawn on a bare ``Figure`` (no pyplot): no global state, so this is safe in any thread.
     """
@@ -499,30 +602,61 @@ def scores_png(records: list[Record]) -> bytes:
     from matplotlib.ticker import MaxNLocator
 
     scored = [r for r in records if r.scores is not None]
-    figure = Figure(figsize=(12, 5), layout="constrained")
-    totals_axes, items_axes = figure.subplots(1, 2, width_ratios=[1, 1])
-    totals_axes.hist([r.total for r in scored], bins=range(TOTAL_POINTS + 2), color="tab:blue",
-                     edgecolor="white")
-    totals_axes.set(title=f"Totals ({len(scored)} submissions)", xlabel=f"total (out of {TOTAL_POINTS})",
-                    ylabel="submissions", xlim=(0, TOTAL_POINTS + 1))
+    top = max_points(mode)
+    figure = Figure(figsize=(12, 5.5), layout="constrained")
+    totals_axes, items_axes = figure.subplots(1, 2)
+    totals_axes.hist([r.total for r in scored], bins=range(top + 2), color="tab:blue", edgecolor="white")
+    totals_axes.set(title=f"Totals ({len(scored)} submissions, {mode})", xlabel=f"total (out of {top})",
+                    ylabel="submissions", xlim=(0, top + 1))
     totals_axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    shares = [100 * sum(r.scores[item.id] == item.points for r in scored) / max(1, len(scored)) for item in ITEMS]
-    labels = [item.id for item in ITEMS]
-    items_axes.barh(labels, shares, color=["tab:orange" if item in RUN_ITEMS else "tab:green" for item in ITEMS])
+    for row, item in enumerate(ITEMS):
+        how = how_graded(item, mode)
+        if how.startswith("skipped"):
+            items_axes.text(1, row, how, va="center", color="grey", style="italic")
+            continue
+        share = 100 * sum(r.scores[item.id] == item.points for r in scored) / max(1, len(scored))
+        items_axes.barh(row, share, color=COLOURS[how])
+        if how:  # inside a long bar, after a short one
+            inside = share > 60
+            items_axes.text(share - 1 if inside else share + 1, row, how, va="center", fontsize="small",
+                            ha="right" if inside else "left", color="white" if inside else "black")
+    items_axes.set_yticks(range(len(ITEMS)), labels=[item.id for item in ITEMS])
     items_axes.invert_yaxis()
-    items_axes.set(title="Full marks per item (orange: real-data runs)", xlabel="% of submissions", xlim=(0, 100))
+    items_axes.set(title="Full marks per item (unmarked: unit items)", xlabel="% of submissions", xlim=(0, 100))
+    return figure
+
+
+def scores_png(records: list[Record], mode: str) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
+    scores_figure(records, mode).savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
 
 
 # --------------------------------------------------------------------------- command line
-def main(argv=None) -> int:
+# Laid out by hand (the examples must not be rewrapped), so the description is too.
+DESCRIPTION = """\
+Grade every submission of a Gradescope export (its zip, the unpacked assignment_<id>_export
+folder, or a plain folder of submission folders) and write results/<id>.json, grades.csv,
+summary.md and scores.png to --out. Resumable: a rerun skips what is already graded, and
+grades again what is not (regrade, grader error, over wall-clock limit, not graded).
+"""
+EPILOG = """\
+examples:
+  # the whole class, in full, two at a time, each as a grading user of its own (as root)
+  python -m grader.batch assignment_123_export.zip --out grades --jobs 2 --user grader1,grader2
+  # minutes instead of hours: the unit items graded, the real-data items taken from Gradescope
+  python -m grader.batch assignment_123_export.zip --out grades-reused --reuse-runs
+
+exit status:
+  0  the batch ran: each submission's status is in grades.csv and summary.md (some may need
+     a rerun: regrade, grader error, over wall-clock limit)
+  2  nothing was graded: a bad option, an unreadable export, --reuse-runs without the
+     export's metadata, or a sandbox that cannot start or is not confidential
+"""
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m grader.batch",
-        description="Grade every submission of a Gradescope export (its zip, the unpacked assignment_<id>_export "
-                    "folder, or a plain folder of submission folders) and write results/<id>.json, grades.csv, "
-                    "summary.md and scores.png to --out. Resumable: a rerun skips what is already graded.")
+        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("export", help="the export: a .zip or a folder")
     parser.add_argument("--out", required=True, help="output folder (created if needed)")
     parser.add_argument("--jobs", type=int, default=1,
@@ -530,7 +664,9 @@ def main(argv=None) -> int:
                              "grade share the cores between them")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--fast", action="store_true",
-                      help="skip the real-data runs, as python -m grader --fast does (their items score 0)")
+                      help="skip the real-data runs, as python -m grader --fast does: their accuracy items ("
+                           + ", ".join(item.id for item in SKIPPED_BY_FAST) + ") are left out, and the judgements ("
+                           + ", ".join(item.id for item in WORD_ONLY) + ") only checked to be one of the three words")
     mode.add_argument("--reuse-runs", action="store_true",
                       help="grade only the unit groups; take the real-data items ("
                            + ", ".join(item.id for item in RUN_ITEMS)
@@ -539,6 +675,11 @@ def main(argv=None) -> int:
     add_grading_options(parser, budget_help="time limit in seconds for one submission's grade (default: "
                                             f"%(default)s); a grade still running {WALL_SLACK} s past it is "
                                             "recorded as over its wall-clock limit")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if min(args.timeout, args.item_timeout, args.budget) <= 0 or args.jobs < 1:
         parser.error("--timeout, --item-timeout and --budget must be positive and --jobs at least 1")

@@ -48,6 +48,9 @@ class ItemResult:
     output: str
     why: str  # one line for the table
     timed_out: bool = False  # its group was stopped by a time limit or the budget
+    # A time limit stopped the student's code while it was still making progress: the grading
+    # machine ran out of time, not the student's code (a regrade with a longer limit is due).
+    incomplete: bool = False
 
     @property
     def max_score(self) -> int:
@@ -71,6 +74,11 @@ class GradeReport:
     @property
     def max_score(self) -> int:
         return sum(r.max_score for r in self.results)
+
+    @property
+    def incomplete(self) -> list[ItemResult]:
+        """The items a time limit stopped while they were still making progress."""
+        return [r for r in self.results if r.incomplete]
 
 
 @dataclass
