@@ -14,7 +14,6 @@ import contextlib
 import csv
 import io
 import re
-import time
 
 import pytest
 from copydetect.utils import hashed_kgrams
@@ -176,19 +175,17 @@ def copied(row) -> bool:
 @pytest.fixture(scope="module")
 def class_report(tmp_path_factory):
     """The class through the command line, the skeleton it was built from as --boilerplate and every
-    pair in the CSV: (similarity.csv's rows, summary.csv's rows by file, stdout, the output folder, seconds)."""
+    pair in the CSV: (similarity.csv's rows, summary.csv's rows by file, stdout, the output folder)."""
     base = tmp_path_factory.mktemp("class")
     export, skeleton = class_export(base), write_skeleton(base / "skeleton")
     out, stdout = base / "out", io.StringIO()
-    started = time.monotonic()
     with contextlib.redirect_stdout(stdout):
         assert main([str(export), "--out", str(out), "--boilerplate", str(skeleton), "--top", "1000"]) == 0
-    seconds = time.monotonic() - started
     with (out / "similarity.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     with (out / "summary.csv").open(newline="") as f:
         summary = {row["file"]: row for row in csv.DictReader(f)}
-    return rows, summary, stdout.getvalue(), out, seconds
+    return rows, summary, stdout.getvalue(), out
 
 
 def test_the_copies_are_flagged_and_come_first_in_their_file(class_report):
@@ -214,7 +211,7 @@ def test_no_pair_of_independent_work_is_flagged(class_report):
 def test_the_cnn_has_too_little_own_code_to_compare(class_report):
     """Its student-written part is one nn.Sequential and one word: however it is built, what is not
     boilerplate or common is too little to tell a copy (chen_copy's CNN is one) from the solution space."""
-    rows, summary, stdout, _, _ = class_report
+    rows, summary, stdout, _ = class_report
     cnn = summary["pytorch_cnn.py"]
     assert sorted(cnn["too_little_own_code"].split()) == sorted(IDS.values())
     assert cnn["pairs_ranked"] == "0" and [r for r in rows if r["file"] == "pytorch_cnn.py"] == []
@@ -226,7 +223,7 @@ def test_the_cnn_has_too_little_own_code_to_compare(class_report):
 
 
 def test_the_summary_names_the_boilerplate_and_shows_the_distribution(class_report):
-    rows, summary, stdout, out, _ = class_report
+    rows, summary, stdout, out = class_report
     skeleton = out.parent / "skeleton"
     assert f"boilerplate: given with --boilerplate: {skeleton}" in stdout.splitlines()
     assert {(row["boilerplate"], row["boilerplate_folder"]) for row in summary.values()} == \
@@ -248,11 +245,6 @@ def test_the_csv_is_sorted_by_score_with_a_flag(class_report):
     for r in rows:  # flagged: above the file's line, which is at least the floor
         above = float(r["score"]) > float(summary[r["file"]]["flag_above"])
         assert (r["flagged"] == "yes") == above, r
-
-
-def test_the_class_runs_in_seconds(class_report):
-    *_, seconds = class_report
-    assert seconds < 60
 
 
 @pytest.mark.slow  # grades all ten students of the synthetic class: 6 s
