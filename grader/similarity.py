@@ -26,7 +26,7 @@ the other; its shared tokens are how much own code that is. A pair is *flagged* 
 - or an outlier: a score above ``--flag-floor`` and a robust z-score above ``--flag-z`` among the
   file's pairs, where the file has at least 10 ranked pairs (a distribution to stand out from).
 
-Written to DIR:
+Written to DIR, readable by its owner only (names and student code: folders 0700, files 0600):
 
 - ``summary.html``: the rule, the flagged pairs of every file first, then per file its counts,
   the boilerplate and settings, and ``scores.png`` (each file's distribution of scores);
@@ -47,9 +47,11 @@ import difflib
 import html
 import io
 import itertools
+import os
 import re
 import statistics
 import sys
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -192,18 +194,39 @@ def reference_skeleton(dest: Path) -> Path:
     return dest
 
 
-# --------------------------------------------------------------------------- the files compared
+# --------------------------------------------------------------------------- private outputs
+def private_folder(path: Path) -> Path:
+    """``path`` as a folder only its owner can enter (its missing parents as umask has them): the
+    outputs hold names and student code."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)  # also one an earlier run left open
+    return path
+
+
+def write_private(path: Path, data: str | bytes) -> None:
+    """Write ``path`` readable by its owner only (0600), as grader.batch's atomic_write does: a new
+    file renamed over the old one, so neither an earlier file's mode nor half a file remains."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # mkstemp creates it 0600
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def write_sources(export, dest: Path) -> dict[str, dict[str, Path]]:
     """Each submission's files, read safely (``grader.submission.collect``), written to
     ``dest/<id>/``; returns file name -> submission id -> path."""
     written: dict[str, dict[str, Path]] = {name: {} for name in SUBMISSION_FILES}
+    private_folder(dest)
     for sub in export.submissions:
         with export.checkout(sub) as (folder, _notes):
             found = collect(folder)
         for name, data in found.files.items():
-            path = dest / sub.safe_id / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            path = private_folder(dest / sub.safe_id) / name
+            write_private(path, data)
             written[name][sub.id] = path
     return written
 
@@ -668,14 +691,16 @@ def run_similarity(export_path, out, *, boilerplate=None, top: int = TOP_PAIRS, 
     """Compare the export's submissions; write DIR's pages and CSVs; return what was found."""
     out = Path(out)
     with open_export(export_path, ignore=[out]) as export:
-        out.mkdir(parents=True, exist_ok=True)
+        private_folder(out)
         sources = write_sources(export, out / "sources")
         students = {s.id: Student(s.id, "; ".join(p.name for p in s.submitters if p.name),
                                   "; ".join(p.sid for p in s.submitters if p.sid)) for s in export.submissions}
     if boilerplate:
         used = Boilerplate(Path(boilerplate), "given with --boilerplate")
     else:
-        used = default_boilerplate(out / "boilerplate")
+        used = default_boilerplate(private_folder(out / "boilerplate"))
+        for path in used.folder.rglob("*"):
+            path.chmod(0o700 if path.is_dir() else 0o600)
     provided = boilerplate_hashes(used.folder, ignore=out)
     own, max_common, common = own_code(sources, provided, max_common)
     files = {name: FileResult(name, {sid: fp.token_coverage for sid, fp in by_id.items()},
@@ -694,12 +719,12 @@ def run_similarity(export_path, out, *, boilerplate=None, top: int = TOP_PAIRS, 
         shown = f.flagged + [p for p in f.pairs if not p.flagged][:show]
         handout = handout_lines(used.folder, f.file, out)
         views = {p: pair_view(p, own, excluded, handout, students) for p in shown}
-        (out / f.page).write_text(file_html(f, result, views, top), encoding="utf-8")
+        write_private(out / f.page, file_html(f, result, views, top))
     listed = [p for rank, p in enumerate(result.pairs) if rank < top or p.flagged]
-    (out / "similarity.csv").write_text(pairs_csv(listed, students), encoding="utf-8")
-    (out / "summary.csv").write_text(summary_csv(result), encoding="utf-8")
-    (out / "scores.png").write_bytes(plot_scores(result))
-    (out / "summary.html").write_text(summary_html(result), encoding="utf-8")
+    write_private(out / "similarity.csv", pairs_csv(listed, students))
+    write_private(out / "summary.csv", summary_csv(result))
+    write_private(out / "scores.png", plot_scores(result))
+    write_private(out / "summary.html", summary_html(result))
     return result
 
 
@@ -712,10 +737,11 @@ def main(argv=None) -> int:
                     f"near-identical (a score of at least {IDENTICAL_SCORE} over at least {IDENTICAL_TOKENS} own "
                     "tokens, in a class of any size) or an outlier among the file's pairs. Writes summary.html (the "
                     "flagged pairs first), one page per file with the pairs side by side, summary.csv, "
-                    "similarity.csv and scores.png to --out.",
+                    "similarity.csv and scores.png to --out, readable by its owner only.",
         epilog="A flag is a reason to look, not a verdict: read the code before concluding anything.")
     parser.add_argument("export", help="the export: a .zip or a folder (as for python -m grader.batch)")
-    parser.add_argument("--out", required=True, help="output folder (created if needed)")
+    parser.add_argument("--out", required=True,
+                        help="output folder (created if needed), made readable by its owner only")
     parser.add_argument("--boilerplate", default=None,
                         help="folder of the .py files the class received (default: release.build.write_handout's "
                              "handout, else the reference files without their solutions)")

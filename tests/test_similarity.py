@@ -15,6 +15,7 @@ import contextlib
 import csv
 import io
 import re
+import stat
 
 import pytest
 from copydetect import compare_files
@@ -372,12 +373,22 @@ def test_independent_work_is_not_flagged_in_a_class_of_three(tmp_path):
     assert [r for r in rows if r["flagged"] == "yes"] == []
 
 
-def test_a_class_of_two_is_flagged(tmp_path):
-    """A copy and its source alone, with the default boilerplate: the copy is flagged."""
+def test_a_class_of_two_is_flagged_and_its_outputs_are_owner_only(tmp_path):
+    """A copy and its source alone, the default boilerplate, over an earlier run's outputs left
+    readable by all: the copy is flagged, and every folder is 0700, every file 0600."""
     out = tmp_path / "out"
+    (out / "sources" / "100001").mkdir(parents=True)
+    (out / "summary.html").write_text("an earlier run's")
+    for path, mode in ((out, 0o755), (out / "sources" / "100001", 0o755), (out / "summary.html", 0o644)):
+        path.chmod(mode)
     run(class_export(tmp_path, ("chen", "chen_copy")), out, "--show", 0)
     rows = read_csv(out / "similarity.csv")
     assert {"numpy_ann.py", "pytorch_ann.py"} <= {r["file"] for r in rows if r["why"] == "near-identical"}
+    modes = {path.relative_to(out): stat.S_IMODE(path.stat().st_mode) for path in [out, *out.rglob("*")]}
+    assert {str(path) for path in modes} >= {".", "summary.html", "numpy_ann.html", "scores.png", "similarity.csv",
+                                            "sources/100002/numpy_ann.py", "boilerplate/numpy_ann.py"}
+    assert {path: mode for path, mode in modes.items()
+            if mode != (0o700 if (out / path).is_dir() else 0o600)} == {}
 
 
 # --------------------------------------------------------------------------- the side-by-side view
