@@ -351,7 +351,7 @@ def flag(pairs: list[Pair], floor: float = FLAG_FLOOR, z_cut: float = FLAG_Z,
 
 
 # --------------------------------------------------------------------------- the side-by-side view
-PLAIN, GIVEN, SHARED = 0, 1, 2  # a character of a file: own code, code not compared, own code in the other
+PLAIN, GIVEN, SHARED = 0, 1, 2  # a character of a file: own code, not compared, own code in the other
 VARIABLES = frozenset({token.Name, token.Name.Variable, token.Name.Attribute})  # filter_code's, tested exactly
 
 
@@ -371,8 +371,9 @@ def normalised(ttype, value: str) -> str:
     return value
 
 
-def token_spans(fp) -> list[tuple[int, int]]:
-    """For each character of ``fp.filtered_code``, its token's (start, end) in ``fp.raw_code``.
+def token_spans(fp) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """For each character of ``fp.filtered_code``, its token's (start, end) in ``fp.raw_code``;
+    and where the comments are, which the normalised code leaves out.
 
     copydetect maps its matches back to the code with an offset table, which is wrong after a
     class name (it records the name's length, not the running total); lexing the code again by
@@ -380,14 +381,16 @@ def token_spans(fp) -> list[tuple[int, int]]:
     """
     from pygments import lexers
 
-    spans, text = [], []
+    spans, comments, text = [], [], []
     for start, ttype, value in lexers.get_lexer_for_filename(fp.filename).get_tokens_unprocessed(fp.raw_code):
         piece = normalised(ttype, value)
         text.append(piece)
         spans += [(start, start + len(value))] * len(piece)
+        if ttype in token.Comment and not piece:
+            comments.append((start, start + len(value)))
     if "".join(text) != fp.filtered_code:
         raise RuntimeError(f"{fp.filename}: pygments' tokens do not give copydetect's normalised code")
-    return spans
+    return spans, comments
 
 
 def covered(starts, length: int) -> np.ndarray:
@@ -406,34 +409,47 @@ def raw_runs(mask: np.ndarray, spans: list[tuple[int, int]]):
         yield spans[first][0], spans[end - 1][1]
 
 
-def handout_ranges(code: str, handout: list[str]):
-    """(start, stop) of each stretch of ``code``'s lines that are the handout's lines, in its order."""
+def common_lines(texts, max_common: int) -> frozenset[str]:
+    """The lines (stripped) that more than ``max_common`` of the files ``texts`` hold: common code, a
+    line at a time."""
+    counts = Counter(line for text in texts for line in {line.strip() for line in text.splitlines()} if line)
+    return frozenset(line for line, n in counts.items() if n > max_common)
+
+
+def line_ranges(code: str, handout: list[str], common: frozenset[str]):
+    """(start, stop) of ``code``'s lines that are the handout's lines (in its order), or common lines."""
     lines = code.splitlines(keepends=True)
     starts = list(itertools.accumulate(map(len, lines), initial=0))
     matcher = difflib.SequenceMatcher(None, [line.rstrip() for line in lines], handout, autojunk=False)
     for i, _, size in matcher.get_matching_blocks():
         yield starts[i], starts[i + size]
+    for i, line in enumerate(lines):
+        if line.strip() in common:
+            yield starts[i], starts[i + 1]
 
 
-def marks(fp, other, excluded: frozenset, handout: list[str]) -> list[int]:
+def marks(fp, other, excluded: frozenset, handout: list[str], common: frozenset[str]) -> list[int]:
     """Each character of ``fp``'s code: SHARED where its own code is found in ``other``, GIVEN where
-    it is code not compared, else PLAIN.
+    it is not compared, else PLAIN.
 
-    Code not compared: what a k-gram of ``excluded`` (the boilerplate, the common code) covers,
-    and the lines as the handout has them (``handout``). The k-grams alone miss a short stretch of
-    provided code between two regions a student filled, such as a method's docstring (one token),
-    which the k-grams of a match then reach into.
+    Not compared: what a k-gram of ``excluded`` (the boilerplate, the common code) covers, the
+    lines as the handout has them (``handout``) and the ``common`` lines, and the comments. The
+    k-grams alone miss a short stretch of provided code between two regions a student filled,
+    such as a method's docstring (one token), which the k-grams of a match then reach into; a
+    match takes in the comments between its tokens, the handout's region markers among them.
     """
     from copydetect.utils import hashed_kgrams
 
     length = len(fp.filtered_code)
     given = covered((i for i, h in enumerate(hashed_kgrams(fp.filtered_code, NOISE)) if h in excluded), length)
     shared = covered((i for h in fp.hashes & other.hashes for i in fp.hash_idx[h]), length)
-    spans, out = token_spans(fp), [PLAIN] * len(fp.raw_code)
-    for start, stop in itertools.chain(raw_runs(given, spans), handout_ranges(fp.raw_code, handout)):
+    (spans, comments), out = token_spans(fp), [PLAIN] * len(fp.raw_code)
+    for start, stop in itertools.chain(raw_runs(given, spans), line_ranges(fp.raw_code, handout, common)):
         out[start:stop] = [GIVEN] * (stop - start)
     for start, stop in raw_runs(shared, spans):
         out[start:stop] = [SHARED if kind == PLAIN else kind for kind in out[start:stop]]
+    for start, stop in comments:
+        out[start:stop] = [GIVEN] * (stop - start)
     return out
 
 
@@ -447,29 +463,33 @@ def code_html(text: str, kinds: list[int]) -> str:
         styled = list(zip(line, [PLAIN] * indent + kinds[start + indent:start + len(line)]))
         body = "".join(wrap[kind].format(html.escape("".join(c for c, _ in run)))
                        for kind, run in itertools.groupby(styled, key=lambda ck: ck[1]))
-        rows.append((f'<span class="n">{number}</span>{body}', all(k == GIVEN for c, k in styled if not c.isspace())))
+        rows.append((f'<div class="l"><span class="n">{number}</span><code>{body}</code></div>',
+                     all(k == GIVEN for c, k in styled if not c.isspace())))
         start += len(line) + 1
     out = []
     for given, run in itertools.groupby(enumerate(rows, 1), key=lambda row: row[1][1]):
         run = list(run)
-        block = "<pre>" + "\n".join(line for _, (line, _) in run) + "</pre>"
+        block = "".join(line for _, (line, _) in run)
         if given and len(run) >= FOLD_LINES:
             block = (f"<details><summary>lines {run[0][0]}-{run[-1][0]}: not compared (the handout's code, "
-                     f"or code common in this class)</summary>{block}</details>")
+                     f"code common in this class, comments)</summary>{block}</details>")
         out.append(block)
     return "".join(out)
 
 
-def pair_view(p: Pair, prints: dict, excluded: frozenset, handout: list[str], students: dict[str, Student]) -> str:
-    """A pair, side by side, with an anchor for links: ``<file page>#<a>-<b>``."""
+def pair_view(p: Pair, prints: dict, students: dict[str, Student], *not_compared) -> str:
+    """A pair, side by side, with an anchor for links: ``<file page>#<a>-<b>``; ``not_compared``:
+    what ``marks`` greys."""
     e = html.escape
     first, second = prints[p.file][p.a], prints[p.file][p.b]
     sides = "".join(
         f'<div class="side"><h4>{student_html(students[sid])}<br>{share:.0%} of this own code '
         f"({fp.token_coverage} tokens) is in the other file</h4>"
-        f"{code_html(fp.raw_code, marks(fp, other, excluded, handout))}</div>"
+        f"{code_html(fp.raw_code, marks(fp, other, *not_compared))}</div>"
         for sid, share, fp, other in ((p.a, p.share_a, first, second), (p.b, p.share_b, second, first)))
-    verdict = f'<span class="flag">flagged: {e(p.why)}</span>' if p.flagged else "not flagged"
+    verdict = (f'<span class="flag">flagged: {e(p.why)}</span>' if p.flagged
+               else f"not flagged: under {IDENTICAL_TOKENS} tokens shared" if p.score >= IDENTICAL_SCORE
+               else "not flagged")
     return (f'<section id="{e(anchor(p))}"><h3>{p.score:.2f} &middot; {verdict} &middot; {e(p.file)}: '
             f"{e(students[p.a].names or p.a)} and {e(students[p.b].names or p.b)}, {p.shared} tokens shared</h3>"
             f'<div class="pair">{sides}</div></section>')
@@ -490,8 +510,9 @@ nav{margin-bottom:1em} nav a{margin-right:1em}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:1em} .side{min-width:0;border:1px solid #ccc}
 .side h4{margin:0;padding:.4em .6em;background:#eee;font-weight:normal}
 section{margin-bottom:2.5em}
-pre{margin:0;font-size:12px;line-height:1.35;white-space:pre-wrap;overflow-wrap:anywhere}
-.n{display:inline-block;width:3em;margin-right:1em;text-align:right;color:#aaa;user-select:none}
+.l{display:flex;font:12px/1.35 monospace;min-height:1.35em}
+.l code{font:inherit;white-space:pre-wrap;overflow-wrap:anywhere;min-width:0}
+.n{flex:none;width:3em;margin-right:1em;text-align:right;color:#aaa;user-select:none}
 .g{color:#a0a0a0} mark{background:#ffd54f}
 summary{font:12px monospace;color:#777;background:#f7f7f7;padding:.2em 1em;cursor:pointer}
 </style>"""
@@ -511,17 +532,20 @@ def settings_lines(result: Similarity) -> list[str]:
             f"too little own code to compare: under {result.min_own_tokens} tokens"]
 
 
+def outliers(f: FileResult) -> str:
+    """Which of a file's scores are outliers, in words."""
+    if f.median is None:
+        return f"no outliers among fewer than {MIN_PAIRS_TO_FLAG} pairs"
+    if f.outlier_above is None or f.outlier_above >= 1:  # every score alike, or so spread that none stands out
+        return "no score can be an outlier"
+    return f"outliers above {f.outlier_above:.2f}"
+
+
 def counts(f: FileResult) -> str:
     """A file's submissions, pairs and flags, in words."""
     near = sum(p.why == "near-identical" for p in f.flagged)
-    if f.outlier_above is not None:
-        outliers = f"outliers above {f.outlier_above:.2f}"
-    elif f.median is not None:
-        outliers = "no outliers: every score alike"
-    else:
-        outliers = f"no outliers among fewer than {MIN_PAIRS_TO_FLAG} pairs"
     return (f"{len(f.own_tokens)} submissions, {len(f.pairs)} pairs ranked, {len(f.flagged)} flagged "
-            f"({near} near-identical; {outliers})")
+            f"({near} near-identical; {outliers(f)})")
 
 
 def file_line(f: FileResult, min_own_tokens: int) -> str:
@@ -634,15 +658,15 @@ def summary_html(result: Similarity) -> str:
         f'<tr><td><a href="{e(f.page)}">{e(f.file)}</a></td><td class="num">{len(f.own_tokens)}</td>'
         f'<td class="num">{len(f.too_little)}</td><td class="num">{len(f.pairs)}</td>'
         f'<td class="num">{len(f.flagged)}</td><td class="num">{_number(f.median)}</td>'
-        f'<td class="num">{_number(f.outlier_above)}</td></tr>' for f in result.files.values())
+        f"<td>{e(outliers(f))}</td></tr>" for f in result.files.values())
     settings = "".join(f"<li>{e(line)}</li>" for line in settings_lines(result))
     body = f"""<h1>Code similarity: {e(result.title)}</h1>
-{rule_html(result)}
 <h2>Flagged pairs ({len(flagged)})</h2>
 {table}
+{rule_html(result)}
 <h2>Files</h2>
 <table><tr><th>file</th><th>submissions</th><th>too little own code</th><th>pairs ranked</th><th>flagged</th>
-<th>median score</th><th>outlier above</th></tr>{files}</table>
+<th>median score</th><th>outliers</th></tr>{files}</table>
 <p>Each file's page shows its flagged pairs and its most similar unflagged ones side by side, its ranked pairs,
 and who had too little own code to compare. Every ranked pair is in <a href="similarity.csv">similarity.csv</a>
 (the top ones and every flagged one).</p>
@@ -662,13 +686,13 @@ def file_html(f: FileResult, result: Similarity, views: dict[Pair, str], top: in
     body = f"""<h1>{e(f.file)}</h1>
 <p>{e(counts(f))}.</p>
 {rule_html(result)}
-<p>In the code: <mark>own code found in the other file</mark>; <span class="g">code not compared (the handout's,
-or code common in this class)</span>; plain: own code not found in the other file. Long stretches of code not
-compared are folded: click to open.</p>
+<p>In the code: <mark>own code found in the other file</mark>; <span class="g">not compared: the handout's code,
+code common in this class, comments</span>; plain: own code not found in the other file. Long stretches of what
+is not compared are folded: click to open.</p>
 <h2>Flagged pairs ({len(flagged)})</h2>
 {"".join(flagged) or "<p>None.</p>"}
 <h2>The most similar pairs not flagged ({len(others)} shown of {len(f.pairs) - len(flagged)})</h2>
-<p>For comparison: what independent work in this class shares.</p>
+<p>For comparison: the next most similar pairs, which the rule does not flag.</p>
 {"".join(others) or "<p>None.</p>"}
 <h2>Ranked pairs ({min(top, len(f.pairs))} of {len(f.pairs)})</h2>
 {pairs_table(f.pairs[:top], result.students, lambda p: f"#{anchor(p)}" if p in views else None)}
@@ -717,8 +741,9 @@ def run_similarity(export_path, out, *, boilerplate=None, top: int = TOP_PAIRS, 
     excluded = provided | common
     for f in files.values():
         shown = f.flagged + [p for p in f.pairs if not p.flagged][:show]
-        handout = handout_lines(used.folder, f.file, out)
-        views = {p: pair_view(p, own, excluded, handout, students) for p in shown}
+        not_compared = (excluded, handout_lines(used.folder, f.file, out),
+                        common_lines([fp.raw_code for fp in own[f.file].values()], max_common))
+        views = {p: pair_view(p, own, students, *not_compared) for p in shown}
         write_private(out / f.page, file_html(f, result, views, top))
     listed = [p for rank, p in enumerate(result.pairs) if rank < top or p.flagged]
     write_private(out / "similarity.csv", pairs_csv(listed, students))

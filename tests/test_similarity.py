@@ -36,6 +36,7 @@ from grader.similarity import (
     Pair,
     boilerplate_hashes,
     code_html,
+    common_lines,
     default_boilerplate,
     default_max_common,
     fingerprint,
@@ -303,7 +304,7 @@ def test_the_summary_lists_the_flagged_pairs_first_by_name(class_report):
     flagged = [r for r in rows if r["flagged"] == "yes"]
     assert f"<h2>Flagged pairs ({len(flagged)})</h2>" in page and len(flagged) == 3
     table = page[page.index("<h2>Flagged pairs"):page.index("<h2>Files")]
-    assert page.index("<h2>Flagged pairs") < page.index('<img src="scores.png"')
+    assert page.index("<h2>") == page.index("<h2>Flagged pairs") < page.index('<div class="rule">')  # the first thing
     assert re.findall(r'<a href="([^"]+)">side by side</a>', table) == \
         [f"{r['file'].removesuffix('.py')}.html#{r['submission_a']}-{r['submission_b']}" for r in flagged]
     for r in flagged:
@@ -394,7 +395,9 @@ def test_a_class_of_two_is_flagged_and_its_outputs_are_owner_only(tmp_path):
 # --------------------------------------------------------------------------- the side-by-side view
 def test_the_handout_is_not_highlighted(tmp_path):
     """In the disguised copy's view, the handout's docstrings are grey, never highlighted, though
-    copydetect's own matches reach into them; most of the copied code is highlighted."""
+    copydetect's own matches reach into them; most of the copied code is highlighted. The handout's
+    lines grey them, and so do the lines common in the class without them (a boilerplate that is
+    not quite what the class received): the k-grams alone would not."""
     sources_ = {}
     for member in (DISGUISED.source, "chen_copy", "ada"):
         for name, text in member_files(member).items():
@@ -406,7 +409,7 @@ def test_the_handout_is_not_highlighted(tmp_path):
     own, _, common = own_code(sources_, provided, None)
     for name in ("numpy_ann.py", "pytorch_ann.py"):
         source, copy = own[name][DISGUISED.source], own[name]["chen_copy"]
-        kinds = marks(source, copy, provided | common, handout_lines(skeleton, name, tmp_path / "none"))
+        kinds = marks(source, copy, provided | common, handout_lines(skeleton, name, tmp_path / "none"), frozenset())
         docstrings = [range(*m.span()) for m in re.finditer(r'"""(.*?)"""', source.raw_code, re.DOTALL)]
         assert len(docstrings) >= 7 and all(kinds[i] == GIVEN for doc in docstrings for i in doc), name
         _, _, (slices, _) = compare_files(source, copy)
@@ -416,6 +419,12 @@ def test_the_handout_is_not_highlighted(tmp_path):
         own_chars = [kinds[m.start() + i] for line in own_lines if line.strip()
                      for m in re.finditer(re.escape(line), source.raw_code) for i, c in enumerate(line) if c != " "]
         assert own_chars.count(SHARED) > 0.5 * len(own_chars), name
+        held_by_all = common_lines([fp.raw_code for fp in own[name].values()], max_common=2)
+        kinds = marks(source, copy, provided | common, [], held_by_all)
+        assert all(kinds[i] == GIVEN for doc in docstrings for i in doc if not source.raw_code[i].isspace()), name
+    source, copy = own["numpy_ann.py"][DISGUISED.source], own["numpy_ann.py"]["chen_copy"]
+    kinds = marks(source, copy, provided | common, [], frozenset())
+    assert "".join(source.raw_code[i] for i, kind in enumerate(kinds) if kind == SHARED).count("Parameters:") >= 1
 
 
 def test_each_normalised_character_points_at_its_token(tmp_path):
@@ -424,7 +433,8 @@ def test_each_normalised_character_points_at_its_token(tmp_path):
     path.write_text('import torch\n\n\nclass Model(nn.Module):  # a comment\n    """Doc."""\n\n'
                     "    def forward(self, x):\n        return self.layer(x) + 'x'\n")
     fp = fingerprint(path)
-    spans = token_spans(fp)
+    spans, comments = token_spans(fp)
+    assert [fp.raw_code[start:end] for start, end in comments] == ["# a comment"]
     assert fp.filtered_code == 'importtorchclassO(V.V):SdefF(self,V):returnself.V(V)+"S"'
     tokens = [fp.raw_code[start:end] for start, end in spans]
     assert [t for t, c in zip(tokens, fp.filtered_code) if c in "OVFS"] == \
@@ -437,7 +447,7 @@ def test_the_view_escapes_the_code_and_folds_the_handout():
     kinds = [GIVEN] * text.index("x =") + [SHARED] * 5 + [PLAIN] * (len(text) - text.index("x =") - 5)
     page = code_html(text, kinds)
     assert page.startswith("<details><summary>lines 1-10: not compared")
-    assert '<span class="n">11</span><mark>x = &#x27;</mark>&lt;/pre&gt;&lt;script&gt;' in page
+    assert '<span class="n">11</span><code><mark>x = &#x27;</mark>&lt;/pre&gt;&lt;script&gt;' in page
     assert "<script>" not in page
     short = code_html("a = 1\nb = 2\n", [GIVEN] * 12)  # under FOLD_LINES: shown as it is
     assert "<details>" not in short and '<span class="g">a = 1</span>' in short
