@@ -28,11 +28,12 @@ the other; its shared tokens are how much own code that is. A pair is *flagged* 
 
 Written to DIR, readable by its owner only (names and student code: folders 0700, files 0600):
 
-- ``summary.html``: the rule, the flagged pairs of every file first, then per file its counts,
-  the boilerplate and settings, and ``scores.png`` (each file's distribution of scores);
+- ``summary.html``: the flagged pairs of every file first, then the rule, per file its counts,
+  ``scores.png`` (each file's distribution of scores), the boilerplate and settings;
 - ``numpy_ann.html``, ``pytorch_ann.html``, ``pytorch_cnn.html``: one page per file, its flagged
   pairs first, then its ``--show`` most similar unflagged pairs, each side by side: the own code
-  found in the other file highlighted, the code not compared (boilerplate, common code) grey;
+  found in the other file highlighted, what is not compared (the handout's code, the common
+  code, comments) grey;
 - ``summary.csv`` and ``similarity.csv`` (the ``--top`` pairs and every flagged pair);
 - ``sources/<id>/`` and ``boilerplate/``: the files compared.
 
@@ -68,7 +69,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = re.compile(r"^([ \t]*# >>> YOUR CODE HERE >>>[^\n]*\n).*?^([ \t]*# <<< END OF YOUR CODE <<<)",
                       re.MULTILINE | re.DOTALL)
 TOP_PAIRS = 100
-SHOWN = 3  # unflagged pairs per file shown side by side: what the most similar independent work looks like
+SHOWN = 3  # unflagged pairs per file shown side by side, for comparison with the flagged ones
 # copydetect's unit is a "token": one character of the normalised code (a name is one, `return` six).
 NOISE = 25  # copydetect's k: a match shorter than 25 tokens is noise
 COMMON_FRACTION = 10  # common code: in more than a tenth of the submissions (default_max_common) ...
@@ -477,15 +478,16 @@ def code_html(text: str, kinds: list[int]) -> str:
     return "".join(out)
 
 
-def pair_view(p: Pair, prints: dict, students: dict[str, Student], *not_compared) -> str:
-    """A pair, side by side, with an anchor for links: ``<file page>#<a>-<b>``; ``not_compared``:
-    what ``marks`` greys."""
+def pair_view(p: Pair, prints: dict, students: dict[str, Student], excluded: frozenset, handout: list[str],
+              common: frozenset[str]) -> str:
+    """A pair, side by side, with an anchor for links: ``<file page>#<a>-<b>``; ``excluded``,
+    ``handout`` and ``common``: what is not compared, for ``marks``."""
     e = html.escape
     first, second = prints[p.file][p.a], prints[p.file][p.b]
     sides = "".join(
         f'<div class="side"><h4>{student_html(students[sid])}<br>{share:.0%} of this own code '
         f"({fp.token_coverage} tokens) is in the other file</h4>"
-        f"{code_html(fp.raw_code, marks(fp, other, *not_compared))}</div>"
+        f"{code_html(fp.raw_code, marks(fp, other, excluded, handout, common))}</div>"
         for sid, share, fp, other in ((p.a, p.share_a, first, second), (p.b, p.share_b, second, first)))
     verdict = (f'<span class="flag">flagged: {e(p.why)}</span>' if p.flagged
                else f"not flagged: under {IDENTICAL_TOKENS} tokens shared" if p.score >= IDENTICAL_SCORE
@@ -741,9 +743,9 @@ def run_similarity(export_path, out, *, boilerplate=None, top: int = TOP_PAIRS, 
     excluded = provided | common
     for f in files.values():
         shown = f.flagged + [p for p in f.pairs if not p.flagged][:show]
-        not_compared = (excluded, handout_lines(used.folder, f.file, out),
-                        common_lines([fp.raw_code for fp in own[f.file].values()], max_common))
-        views = {p: pair_view(p, own, students, *not_compared) for p in shown}
+        handout = handout_lines(used.folder, f.file, out)
+        common_here = common_lines([fp.raw_code for fp in own[f.file].values()], max_common)
+        views = {p: pair_view(p, own, students, excluded, handout, common_here) for p in shown}
         write_private(out / f.page, file_html(f, result, views, top))
     listed = [p for rank, p in enumerate(result.pairs) if rank < top or p.flagged]
     write_private(out / "similarity.csv", pairs_csv(listed, students))
