@@ -106,6 +106,8 @@ class Options:
     threads: int | None = None        # torch threads per script run; default: the cores shared by --jobs
     memory: int | None = DEFAULT_MEMORY   # bytes per child (limits.py); None: no limit
     disk: int | None = DEFAULT_DISK
+    strict_thresholds: bool = False       # the script items need their threshold itself (no noise band)
+    accept_near_names: bool = False       # grade numpyann.py as numpy_ann.py, and flag it
 
     @property
     def mode(self) -> str:
@@ -153,7 +155,8 @@ def grade_submission(export, sub: ExportedSubmission, options: Options, sandbox)
             report = grade(folder, fast=options.fast, timeout=options.timeout, item_timeout=options.item_timeout,
                            budget=options.budget, data_dir=options.data_dir, user=options.user, sandbox=sandbox,
                            groups=UNIT_GROUPS if options.reuse_runs else None, threads=options.threads,
-                           memory=options.memory, disk=options.disk)
+                           memory=options.memory, disk=options.disk, strict_thresholds=options.strict_thresholds,
+                           accept_near_names=options.accept_near_names)
     except GraderError as exc:
         return failure(sub, GRADER_ERROR, str(exc), started, options), None
     except Exception:  # noqa: BLE001 - a bug must cost one row, not the batch
@@ -172,7 +175,7 @@ def grade_submission(export, sub: ExportedSubmission, options: Options, sandbox)
     if incomplete:
         messages.append(f"regrade {', '.join(incomplete)} with longer limits: a time limit stopped the code while "
                         f"it was still making progress (the grading machine ran out of time, not the student's code); "
-                        f"a rerun grades it again: add {longer_limits(options)}")
+                        f"a rerun grades it again: add {longer_limits(options, report.regrade)}")
     status = REGRADE if incomplete else NO_RUNS if missing else TIMED_OUT if stopped else GRADED
     record = Record(sub.id, status, time.monotonic() - started,
                     {r.item.id: r.score for r in report.results}, report.score,
@@ -181,10 +184,12 @@ def grade_submission(export, sub: ExportedSubmission, options: Options, sandbox)
     return record, report
 
 
-def longer_limits(options: Options) -> str:
-    """The options for a regrade: each time limit doubled."""
-    return (f"--timeout {2 * options.timeout:g} --item-timeout {2 * options.item_timeout:g} "
-            f"--budget {2 * options.budget:g}")
+def longer_limits(options: Options, needed: dict | None = None) -> str:
+    """The options for a regrade: the limits the grade found its runs need (``GradeReport.regrade``,
+    from the pace they kept), else each time limit doubled."""
+    timeout = max(2 * options.timeout, (needed or {}).get("timeout", 0))
+    budget = max(2 * options.budget, (needed or {}).get("budget", 0))
+    return f"--timeout {timeout:g} --item-timeout {2 * options.item_timeout:g} --budget {budget:g}"
 
 
 def failure(sub, status, message, started, options) -> Record:
@@ -692,7 +697,8 @@ def main(argv=None) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     options = Options(fast=args.fast, reuse_runs=args.reuse_runs, timeout=args.timeout,
                       item_timeout=args.item_timeout, budget=args.budget, data_dir=args.data_dir, user=args.user,
-                      hidden_visibility=args.hidden_visibility, memory=args.memory, disk=args.disk)
+                      hidden_visibility=args.hidden_visibility, memory=args.memory, disk=args.disk,
+                      strict_thresholds=args.strict_thresholds, accept_near_names=args.accept_near_names)
     try:
         result = run_batch(args.export, args.out, options, jobs=args.jobs, force=args.force)
     except (ExportError, GraderError) as exc:

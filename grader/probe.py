@@ -16,6 +16,9 @@ writes on file descriptor 3:
 - ``{"ready": ...}``: the probe's own set-up worked (before any student code runs);
 - ``{"import": ...}``: importing the student's module (ok, or the error);
 - ``{"item": id, "results": [...]}``: one per plan step, as soon as it finishes;
+- ``{"progress": {"epoch": e, "epochs": E}}``: a script run printed the handout's progress line
+  ``[e / E] | ...`` (its first MAX_PROGRESS), so that the grader can show the run and tell a slow
+  run from a hung one;
 - ``{"done": true}``.
 """
 from __future__ import annotations
@@ -28,6 +31,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import runpy
 import signal
 import sys
@@ -72,25 +76,43 @@ class Reporter:
             view = view[os.write(self.fd, view):]
 
 
-class Captured(io.TextIOBase):
-    """Stands in for sys.stdout/sys.stderr: keeps the first and last characters written."""
+PROGRESS_LINE = re.compile(r"\[(\d{1,9}) / (\d{1,9})\] \|")  # the handout's "[12 / 60] | Train Loss: ..."
+MAX_PROGRESS = 2000  # progress lines passed on per run: the handout's runs print at most 60
 
-    def __init__(self, head=20_000, tail=20_000):
+
+class Captured(io.TextIOBase):
+    """Stands in for sys.stdout/sys.stderr: keeps the first and last characters written; with a
+    ``reporter``, passes the handout's progress lines on as they are printed."""
+
+    def __init__(self, head=20_000, tail=20_000, reporter=None):
         self.head_limit, self.tail_limit = head, tail
         self.head, self.tail, self.total = "", "", 0
+        self.reporter, self.line, self.sent = reporter, "", 0
 
     def writable(self):
         return True
 
     def write(self, s):
         s = str(s)
-        self.total += len(s)
+        written = len(s)
+        self.total += written
+        if self.reporter is not None:
+            self._progress(s)
         if len(self.head) < self.head_limit:
             room = self.head_limit - len(self.head)
             self.head, s = self.head + s[:room], s[room:]
         if s:
             self.tail = (self.tail + s)[-self.tail_limit:]
-        return len(s)
+        return written
+
+    def _progress(self, s):
+        *lines, self.line = (self.line + s).split("\n")
+        self.line = self.line[-200:]
+        for line in lines:
+            match = PROGRESS_LINE.match(line)
+            if match and self.sent < MAX_PROGRESS:
+                self.sent += 1
+                self.reporter.send({"progress": {"epoch": int(match[1]), "epochs": int(match[2])}})
 
     def text(self):
         dropped = self.total - len(self.head) - len(self.tail)
@@ -98,8 +120,8 @@ class Captured(io.TextIOBase):
 
 
 @contextlib.contextmanager
-def captured(seconds=None):
-    out = Captured()
+def captured(seconds=None, reporter=None):
+    out = Captured(reporter=reporter)
     if seconds:
         signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -459,7 +481,7 @@ def run_script(probe, spec):
     sys.argv = [path]
     started = time.time()
     builtins.__build_class__, doctest.testmod = build_class, testmod
-    with captured() as out:
+    with captured(reporter=probe.reporter) as out:
         try:
             runpy.run_path(path, run_name="__main__")
             report["ended"] = "finished"
@@ -500,7 +522,7 @@ def fallback(probe, spec, report):
     if probe.torch is not None:
         sets = [probe.torch.as_tensor(a, dtype=probe.torch.float32) for a in sets]
     model = None
-    with captured() as out:
+    with captured(reporter=probe.reporter) as out:
         try:
             import importlib
             cls = getattr(sys.modules.get(spec["module"]) or importlib.import_module(spec["module"]), spec["cls"])

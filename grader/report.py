@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
+import textwrap
 from pathlib import Path
 
 from .rubric import SCRIPT_ITEMS, VISIBILITIES
@@ -28,19 +30,30 @@ def clean(text, limit: int | None = None) -> str:
     return text
 
 
-def table(report: GradeReport, width: int = 100) -> str:
-    """item | score | max | why, one row per rubric item, then the total, notes and flags."""
-    why_width = max(20, width - 22)
-    lines = [f"{'item':<5} {'score':>6} {'max':>4}  why", "-" * width]
+def table(report: GradeReport, width: int | None = None) -> str:
+    """One row per rubric item: its id, score and name; then, wrapped below it, why it lost points
+    (or what it measured: an accuracy, a judgement). Then the total, the notes, the flags for staff
+    and, when a time limit stopped code still making progress, what to regrade with."""
+    width = width or max(80, min(120, shutil.get_terminal_size((100, 24)).columns))
+    indent = " " * 15
+    lines, previous = [f"{'item':<5} {'score':<7}  what", "-" * width], None
     for r in report.results:
-        why = clean(r.why)
-        why = why if len(why) <= why_width else why[:why_width - 3] + "..."
-        lines.append(f"{r.item.id:<5} {r.score:>6g} {r.max_score:>4}  {why}")
+        lines.append(f"{r.item.id:<5} {r.score:>2g} / {r.max_score:<2}  {clean(r.item.name)}")
+        if r.why == previous:
+            lines.append(f"{indent}(the same)")
+        elif r.why != "all checks passed":
+            lines += textwrap.wrap(clean(r.why), width, initial_indent=indent, subsequent_indent=indent)
+        previous = r.why if r.why != "all checks passed" else None
     lines.append("-" * width)
     mode = " (--fast: real-data runs skipped)" if report.fast else ""
-    lines.append(f"{'total':<5} {report.score:>6g} {report.max_score:>4}  graded in {report.seconds:.0f} s{mode}")
-    lines += [f"note: {clean(n, 300)}" for n in report.notes]
-    lines += [f"FLAG for staff review: {clean(f, 300)}" for f in report.flags]
+    lines.append(f"{'total':<5} {report.score:>2g} / {report.max_score:<2}  graded in {report.seconds:.0f} s{mode}")
+    lines += [f"note: {clean(n, 500)}" for n in report.notes]
+    lines += [f"FLAG for staff review: {clean(f, 1000)}" for f in report.flags]
+    if report.incomplete:
+        limits = " ".join(f"--{k} {v:g}" for k, v in report.regrade.items())
+        items = ", ".join(r.item.id for r in report.incomplete)
+        lines.append(f"INCOMPLETE: {items} not graded: the grading machine ran out of time while the code was still "
+                     f"making progress. Regrade this submission with {limits}.")
     return "\n".join(lines)
 
 
@@ -59,13 +72,17 @@ def results_json(report: GradeReport, hidden_visibility: str = "after_published"
                        "skipped and score 0 here; the judgements only checked that the answer is one of the "
                        "three words.")
     summary += [f"Note: {clean(n, 500)}." for n in report.notes]
+    if report.incomplete:
+        summary.append(f"Not final: {', '.join(r.item.id for r in report.incomplete)} could not be graded because the "
+                       "grading machine ran out of time, not because of your code. Course staff will regrade them.")
     return {
         "score": report.score,
         "execution_time": round(report.seconds, 1),
         "output": " ".join(summary),
         "visibility": "visible",
         "stdout_visibility": "hidden",
-        "extra_data": {"flags": [clean(f, 500) for f in report.flags], "measurements": report.measurements},
+        "extra_data": {"flags": [clean(f, 500) for f in report.flags], "measurements": report.measurements,
+                       "incomplete": {"items": [r.item.id for r in report.incomplete], "regrade": report.regrade}},
         "tests": [
             {
                 "number": r.item.id,

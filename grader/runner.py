@@ -9,9 +9,11 @@ charging anyone.
 """
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -66,6 +68,7 @@ class GradeReport:
     flags: list[str] = field(default_factory=list)            # for staff to review, never scored
     measurements: dict = field(default_factory=dict)          # item -> numbers worth keeping (accuracies)
     runs: dict = field(default_factory=dict)                  # run group -> RunObservation (for reuse)
+    regrade: dict = field(default_factory=dict)               # incomplete: the limits a regrade needs
 
     @property
     def score(self) -> float:
@@ -88,6 +91,17 @@ class RunObservation:
     problem: str | None = None
     output: str = ""
     timed_out: bool = False
+    incomplete: Incomplete | None = None  # stopped by a limit while still making progress
+
+
+@dataclass(frozen=True)
+class Incomplete:
+    """A time limit stopped the student's code while it was still making progress: the grading
+    machine ran out of time, not the code. The items score nothing yet and are flagged to regrade."""
+    student: str                 # what the student reads
+    staff: str                   # what staff read: what happened, and the limits to regrade with
+    timeout: float               # the --timeout and --budget that let the run finish
+    budget: float
 
 
 class Context:
@@ -156,7 +170,7 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
           jobs: int = 1, data_dir=None, user: str | None = None, groups=None, budget: float = 540.0,
           sandbox: Sandbox | None = None, reuse_runs: dict | None = None, threads: int | None = None,
           memory: int | None = DEFAULT_MEMORY, disk: int | None = DEFAULT_DISK,
-          strict_thresholds: bool = False) -> GradeReport:
+          strict_thresholds: bool = False, accept_near_names: bool = False, progress=None) -> GradeReport:
     """Grade one submission (a directory or a .zip); never raises for anything the submission does.
 
     Parameters
@@ -175,6 +189,10 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
     reuse_runs : run group -> :class:`RunObservation` from an earlier grade of the same script,
         used instead of running it again: its predictions and curves are judged again, and
         ``report_my_judgement()`` is asked anew of this submission's class.
+    progress : called with a line of text as each group starts and ends, and as a script prints its
+        progress lines (``python pytorch_cnn.py: epoch 12 / 60``); from the grading threads.
+    accept_near_names : grade a file whose name is a near miss of an expected one (``numpyann.py``
+        for ``numpy_ann.py``: ``submission.near_name``) as that file; either way it is flagged.
     strict_thresholds : the script items need their threshold itself, not within one standard
         error of it (``course.facts.NOISE``), the handout's literal rule.
     memory, disk : each child's limits in bytes (None: none; ``limits.py``): the memory its
@@ -193,7 +211,7 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
     ctx = Context(fast, data_dir, shift=secrets.choice([(0, 1), (0, -1), (1, 0), (-1, 0)]),
                   strict_thresholds=strict_thresholds)
     ctx.reused = {g: run for g, run in (reuse_runs or {}).items() if not fast}
-    found = collect(submission)
+    found = collect(submission, accept_near_names)
     wanted = [g for g in GROUPS if groups is None or g in groups]
     results: dict[str, ItemResult] = {}
     pending: dict[str, dict] = {}  # exec group -> item id -> (generator, plan)
@@ -206,7 +224,10 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
             results[item.id] = zero(item, "Not graded in this run (group not selected).", "not selected")
             continue
         if f"{module}.py" not in found.files:
-            results[item.id] = zero(item, f"{module}.py was not submitted, so this item could not be graded.",
+            near = found.near.get(f"{module}.py")
+            named = f" {near} was submitted; the grader needs the name {module}.py." if near else ""
+            results[item.id] = zero(item, f"{module}.py was not submitted, so this item could not be graded.{named}",
+                                    f"{near} was submitted; the grader needs {module}.py" if near else
                                     f"{module}.py not submitted")
             continue
         gen = checks[item.id](ctx)
@@ -220,6 +241,11 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
         group = item.group if plan == RUN else UNIT_GROUP[module]  # fast mode: a run item's probe rides along
         pending.setdefault(group, {})[item.id] = (gen, plan)
 
+    for expected, where in found.near.items():
+        items = ", ".join(item.id for item in ITEMS if f"{GROUPS[item.group].module}.py" == expected)
+        ctx.flag(items, f"{where} graded as {expected} (--accept-near-names)" if expected in found.files else
+                 f"{where} looks like a misnamed {expected}, which was not submitted: these items score 0; to grade "
+                 "it, grade again with --accept-near-names")
     own_sandbox = sandbox is None and bool(pending)
     if own_sandbox:
         sandbox = Sandbox(user, readable=[data_dir])
@@ -229,16 +255,26 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
         if any(GROUPS[g].run for g in pending):
             ctx.test_labels  # noqa: B018 - refuse now, before any child runs, if the data is unusable
         if pending:
+            if progress:
+                progress("starting the sandbox (it imports torch once, for every group)")
             sandbox.start()  # here, before the worker threads, and refusing early if it cannot
         order = [g for g in GROUPS if g in pending]
 
         def run_group(group):
             if group in ctx.reused:
                 return group, ctx.reused[group]
-            return group, execute(group, pending[group], found.files, sandbox, base, data_dir, ctx,
-                                  timeout=timeout, item_timeout=item_timeout, deadline=deadline,
-                                  threads=threads or max(1, (os.cpu_count() or 1) // jobs), budget=budget,
-                                  memory=memory, disk=disk)
+            what = (f"python {GROUPS[group].module}.py" if GROUPS[group].run else
+                    f"{GROUPS[group].module}.py, the unit items")
+            if progress:
+                progress(f"{what}: started")
+            began = time.monotonic()
+            outcome = execute(group, pending[group], found.files, sandbox, base, data_dir, ctx,
+                              timeout=timeout, item_timeout=item_timeout, deadline=deadline,
+                              threads=threads or max(1, (os.cpu_count() or 1) // jobs), budget=budget,
+                              memory=memory, disk=disk, progress=progress)
+            if progress:
+                progress(f"{what}: done in {time.monotonic() - began:.0f} s")
+            return group, outcome
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             observed = dict(pool.map(run_group, order))
@@ -247,24 +283,32 @@ def grade(submission, *, fast: bool = False, timeout: float = 600.0, item_timeou
         if own_sandbox:
             sandbox.close()
 
-    runs = {}
+    runs, regrade = {}, {}
     for group in order:
         outcome = observed[group]
         for item_id, (gen, plan) in pending[group].items():
             item = ITEM_BY_ID[item_id]
             if isinstance(outcome, RunObservation):
                 runs[group] = outcome
-                if outcome.problem:
+                if outcome.incomplete:
+                    results[item_id] = zero(item, outcome.incomplete.student + ".", "not graded yet: the machine ran "
+                                            "out of time, not the code", timed_out=True, incomplete=True)
+                elif outcome.problem:
                     results[item_id] = zero(item, f"Not graded: {outcome.problem}." + tail(outcome.output),
                                             outcome.problem, timed_out=outcome.timed_out)
-                    continue
-                results[item_id] = judge(item, gen, outcome)
+                else:
+                    results[item_id] = judge(item, gen, outcome)
             else:
                 results[item_id] = judge_unit(item, gen, plan, outcome)
+        if outcome.incomplete and any(results[i].incomplete for i in pending[group]):
+            items = ", ".join(i for i in pending[group] if results[i].incomplete)
+            ctx.flag(items, f"INCOMPLETE, regrade: {outcome.incomplete.staff}")
+            regrade = {"timeout": max(regrade.get("timeout", 0), outcome.incomplete.timeout),
+                       "budget": max(regrade.get("budget", 0), outcome.incomplete.budget)}
     report = GradeReport([results[item.id] for item in ITEMS], time.monotonic() - started, fast,
                          notes=[f"{name} not found in the submission" for name in SUBMISSION_FILES
                                 if name not in found.files] + found.notes,
-                         flags=ctx.flags, measurements=ctx.measurements, runs=runs)
+                         flags=ctx.flags, measurements=ctx.measurements, runs=runs, regrade=regrade)
     return report
 
 
@@ -293,6 +337,9 @@ def add_grading_options(parser, budget_help):
     parser.add_argument("--strict-thresholds", action="store_true",
                         help="the script items (1.10, 2.6, 3.2) need their threshold itself; by default an accuracy "
                              "within one standard error of it (the noise of 200 test images) earns full marks")
+    parser.add_argument("--accept-near-names", action="store_true",
+                        help="grade a file whose name is a near miss of an expected one (numpyann.py, Numpy_ANN.py, "
+                             "numpy_ann (1).py, numpy_ann.py.txt) as that file; by default it is flagged, not graded")
     parser.add_argument("--hidden-visibility", default="after_published", choices=VISIBILITIES,
                         help="Gradescope visibility of the hidden items, the ones running the scripts does not "
                              "show students (default: %(default)s)")
@@ -317,6 +364,7 @@ class UnitObservation:
     timed_out: bool = False
     over: str | None = None                       # why the watchdog stopped its (last) child: a limit
     stopped: dict = field(default_factory=dict)   # item id -> why its child was stopped while it ran
+    incomplete: Incomplete | None = None          # the budget stopped it before every item reported
 
 
 def execute(group, items, files, sandbox, base, data_dir, ctx, **options):
@@ -344,15 +392,21 @@ def execute(group, items, files, sandbox, base, data_dir, ctx, **options):
 
 
 def execute_child(group, items, files, sandbox, base, data_dir, ctx, *, timeout, item_timeout, deadline, threads,
-                  budget, memory=None, disk=None):
+                  budget, memory=None, disk=None, progress=None):
     """Run one child for ``items`` of ``group`` and sort what it reported."""
     spec = GROUPS[group]
     limit = timeout if spec.run else min(timeout, 20 * item_timeout)
     left = deadline - time.monotonic() - BUDGET_RESERVE
+    used = budget - left - BUDGET_RESERVE  # by the groups before this one
     if left < 2:
         problem = f"the grader's time budget of {budget:g} s ran out before this part could start"
-        return RunObservation({}, problem, timed_out=True) if spec.run else UnitObservation(
-            None, {}, problem, "", timed_out=True)
+        incomplete = Incomplete(
+            "Not graded yet: the grading machine ran out of time before it could run this part, not your code. "
+            "Course staff will regrade it.",
+            f"{spec.module}.py ({group}) did not start: the time budget of {budget:g} s ran out before it; regrade "
+            f"with --budget {minutes(used + limit + 60):g}", timeout, minutes(used + limit + 60))
+        return (RunObservation({}, problem, timed_out=True, incomplete=incomplete) if spec.run else
+                UnitObservation(None, {}, problem, "", timed_out=True, incomplete=incomplete))
     cut_by_budget = left < limit
     limit = min(limit, left)
     scratch = make_scratch(base, group, files, sandbox.uid, sandbox.gid)
@@ -372,8 +426,9 @@ def execute_child(group, items, files, sandbox, base, data_dir, ctx, *, timeout,
     else:
         plan["steps"] = [{"item": item_id, "sessions": [[o.wire for o in session] for session in item_plan]}
                          for item_id, (_, item_plan) in items.items()]
+    on_progress = (lambda epoch, epochs: progress(f"{spec.module}.py: epoch {epoch} / {epochs}")) if progress else None
     try:
-        child = sandbox.run(scratch, plan, env, timeout=limit, memory=memory, disk=disk)
+        child = sandbox.run(scratch, plan, env, timeout=limit, memory=memory, disk=disk, on_progress=on_progress)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if not child.ready:
@@ -381,13 +436,28 @@ def execute_child(group, items, files, sandbox, base, data_dir, ctx, *, timeout,
                           f"(status {child.status}): {child.output.strip()[-2000:]}")
     if child.probe_error():
         raise GraderError(f"the grader's probe failed in {group}: {child.probe_error()}")
-    problem = None
+    problem, incomplete = None, None
     done = any("done" in m for m in child.messages)
+    stopped_by = (f"the grader's overall time budget of {budget:g} s ran out (after {limit:.0f} s)" if cut_by_budget
+                  else f"the time limit of {limit:g} s")
     if child.over:
         problem = child.over
+    elif child.timed_out and spec.run and still_progressing(child):
+        incomplete = machine_time(spec, child, stopped_by, timeout, budget, used, cut_by_budget)
+        problem = incomplete.student
+    elif child.timed_out and not spec.run and cut_by_budget:
+        # Each unit item has its own time limit, so only the budget, shared with the groups before
+        # it, can stop a unit group whose items are still finishing: the machine's time.
+        incomplete = Incomplete(
+            f"Not graded yet: the grading machine ran out of time while these checks were running, not your code "
+            f"(the grader's time budget of {budget:g} s ran out). Course staff will regrade it.",
+            f"{spec.module}.py ({group}): the time budget of {budget:g} s ran out while its items were running; "
+            f"regrade with --budget {minutes(used + limit + 120):g}", timeout, minutes(used + limit + 120))
+        problem = f"it was stopped when {stopped_by}"
     elif child.timed_out:
-        problem = (f"it was stopped when the grader's overall time budget of {budget:g} s ran out (after {limit:.0f} s)"
-                   if cut_by_budget else f"it was stopped after the time limit of {limit:g} s")
+        problem = f"it was stopped when {stopped_by}" if cut_by_budget else f"it was stopped after {stopped_by}"
+        if spec.run:
+            problem += stall(child)
     elif not done:
         problem = ended_early(child.status)
     if child.truncated:
@@ -396,14 +466,62 @@ def execute_child(group, items, files, sandbox, base, data_dir, ctx, *, timeout,
         report = next((m.get("results") for m in child.messages if m.get("item") == "run"), None)
         if not isinstance(report, dict):
             return RunObservation({}, problem or "the script's run reported nothing", child.output,
-                                  timed_out=child.timed_out)
+                                  timed_out=child.timed_out, incomplete=incomplete)
         return RunObservation(report, None, child.output)
     imported = next((m["import"] for m in child.messages if isinstance(m.get("import"), dict)), None)
     by_item = {}
     for m in child.messages:
         if isinstance(m.get("item"), str) and m["item"] not in by_item:  # the first report of an item counts
             by_item[m["item"]] = m.get("results")
-    return UnitObservation(imported, by_item, problem, child.output, timed_out=child.timed_out, over=child.over)
+    return UnitObservation(imported, by_item, problem, child.output, timed_out=child.timed_out, over=child.over,
+                           incomplete=incomplete)
+
+
+# A script that prints no progress line for three of its own intervals between lines, and at least
+# this long, when a limit stops it, is stuck (a loop, a deadlock), not slow.
+STALL_SECONDS = 30.0
+
+
+def still_progressing(child) -> bool:
+    """Whether a script was still printing the handout's progress lines at its own steady pace
+    when it was stopped (the times are the grader's: when each line arrived)."""
+    if not child.progress or child.started is None or child.stopped is None:
+        return False
+    times = [child.started] + [t for t, _, _ in child.progress]
+    pace = statistics.median(b - a for a, b in zip(times, times[1:]))
+    return child.stopped - times[-1] <= max(3 * pace, STALL_SECONDS)
+
+
+def stall(child) -> str:
+    """Why a stopped script is taken as stuck: for how long it had printed no progress line."""
+    if not child.progress or child.started is None or child.stopped is None:
+        return ", and it had printed no progress line ([epoch / epochs] | ...): it looks stuck, not slow"
+    last, epoch, epochs = child.progress[-1]
+    return (f", and it had printed no progress line for its last {child.stopped - last:.0f} s (the last was epoch "
+            f"{epoch} of {epochs}): it looks stuck, not slow")
+
+
+def minutes(seconds: float) -> float:
+    """Up to the whole minute."""
+    return 60.0 * math.ceil(seconds / 60)
+
+
+def machine_time(spec, child, stopped_by, timeout, budget, used, cut_by_budget) -> Incomplete:
+    """The script was stopped while still training: what to tell the student and staff, and the limits
+    a regrade needs, from the pace it kept (its epochs to come at that pace, half as much again and a
+    minute for the prediction, the plot and the judgement)."""
+    last, epoch, epochs = child.progress[-1]
+    elapsed = child.stopped - child.started
+    needed = (last - child.started) / max(epoch, 1) * epochs + 60
+    new_timeout = max(timeout, minutes(1.5 * needed))
+    new_budget = max(budget, minutes(used + new_timeout + 2 * BUDGET_RESERVE)) if cut_by_budget else budget
+    limits = f"--timeout {new_timeout:g}" + (f" --budget {new_budget:g}" if new_budget != budget else "")
+    student = (f"Not graded yet: the grading machine ran out of time, not your code. `python {spec.module}.py` was "
+               f"still training at a steady pace (epoch {epoch} of {epochs} after {elapsed:.0f} s) when {stopped_by}. "
+               "Course staff will regrade it with a longer time limit")
+    staff = (f"{spec.module}.py was still training (epoch {epoch} of {epochs} after {elapsed:.0f} s, about "
+             f"{needed:.0f} s needed at that pace) when {stopped_by}; regrade with {limits}")
+    return Incomplete(student, staff, new_timeout, new_budget)
 
 
 def ended_early(status) -> str:
@@ -449,6 +567,9 @@ def judge_unit(item, gen, plan, unit: UnitObservation) -> ItemResult:
         cls = GROUPS[item.group].cls
         return zero(item, f"FAIL  {module}.py does not define the class {cls}.", f"no class {cls}")
     if results is None:
+        if unit.incomplete and item.id not in unit.stopped:
+            return zero(item, unit.incomplete.student, "not graded yet: the machine ran out of time, not the code",
+                        timed_out=True, incomplete=True)
         reason = unit.problem or "no result came back for this item"
         if item.id in unit.stopped:
             reason = unit.stopped[item.id]
@@ -487,8 +608,8 @@ def finish(item, outcome) -> ItemResult:
     return ItemResult(item, score, lines(parts), _text(why, 120))
 
 
-def zero(item, output, why, timed_out=False) -> ItemResult:
-    return ItemResult(item, 0.0, output, _text(why, 120), timed_out)
+def zero(item, output, why, timed_out=False, incomplete=False) -> ItemResult:
+    return ItemResult(item, 0.0, output, _text(why, 120), timed_out, incomplete)
 
 
 def tail(output: str, limit: int = 1500) -> str:

@@ -72,8 +72,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 if __name__ != "__main__":  # the zygote, ``python -I sandbox.py``, is outside the package: it loads limits.py by path
@@ -86,6 +86,7 @@ MAX_FILE_BYTES = 200 * 2**20       # the largest file student code may write
 MAX_PROCESSES = 512                # per grading user (RLIMIT_NPROC): no fork bomb
 MAX_OUTPUT = (4000, 12000)         # bytes of a child's stdout kept: head, tail
 MAX_RESULTS_BYTES = 64 * 2**20     # of one child's results channel
+MAX_PROGRESS = 1000                # progress lines kept per child (the last ones)
 SETUP_SECONDS = 120                # for a child's own set-up (imports, the data), before its time limit starts
 SANDBOX_FAILED = 97                # a child's exit status when its own set-up failed
 
@@ -104,6 +105,9 @@ class ChildResult:
     timed_out: bool = False
     truncated: bool = False
     over: str | None = None         # why the watchdog stopped it: over its memory or disk limit (limits.py)
+    progress: list = field(default_factory=list)  # (arrival, epoch, epochs) of each progress line, by our clock
+    started: float | None = None    # when the student's code began (monotonic), after the child's set-up
+    stopped: float | None = None    # when the child ended or was stopped (monotonic)
 
     @property
     def ready(self) -> bool:
@@ -271,16 +275,17 @@ class Sandbox:
 
     # ---- one child
     def run(self, scratch: Path, plan: dict, env: dict, timeout: float, *, memory: int | None = None,
-            disk: int | None = None) -> ChildResult:
+            disk: int | None = None, on_progress=None) -> ChildResult:
         """Fork a child for ``plan`` in ``scratch``; wait at most ``timeout`` seconds; clean up.
 
         ``memory``, ``disk``: its limits in bytes (None: none), which the watchdog enforces
         (``limits.py``): over one, the child is stopped and ``ChildResult.over`` says why.
+        ``on_progress(epoch, epochs)`` is called as the child reports a script's progress line.
         """
         self.start()
         user = self._take_user()
         try:
-            return self._run(scratch, plan, env, timeout, memory, disk, user)
+            return self._run(scratch, plan, env, timeout, memory, disk, user, on_progress)
         finally:
             with self._lock:
                 if user is not None:
@@ -294,7 +299,7 @@ class Sandbox:
             self._busy[user.uid] += 1
             return user
 
-    def _run(self, scratch, plan, env, timeout, memory, disk, user) -> ChildResult:
+    def _run(self, scratch, plan, env, timeout, memory, disk, user, on_progress=None) -> ChildResult:
         uid, gid = (user.uid, user.gid) if user is not None else (None, None)
         places = limits.places(user.home, uid) if user is not None else []  # where the user may leave files
         if user is not None:
@@ -306,7 +311,7 @@ class Sandbox:
             slot = {"id": self._next_id, "event": threading.Event(), "started": threading.Event(),
                     "reaped_event": threading.Event()}
             self._waiting[slot["id"]] = slot
-        output, results = _TailReader(out_r), _LineReader(res_r)
+        output, results = _TailReader(out_r), _LineReader(res_r, on_progress)
         output.start()
         results.start()
         started = time.monotonic()
@@ -329,6 +334,7 @@ class Sandbox:
         student_start = time.monotonic()
         finished = slot["event"].wait(max(0.0, timeout - (time.monotonic() - student_start))) \
             if results.ready.is_set() else slot["event"].is_set()
+        stopped = time.monotonic()
         watch = self.watchdog.remove(slot["id"])
         if pid is not None:  # the zygote kills the child's session and every stray, then cleans up (point 5)
             clean = {"gid": gid, "tops": places} if user is not None else None
@@ -343,7 +349,9 @@ class Sandbox:
         with self._lock:
             self._waiting.pop(slot["id"], None)
         result = ChildResult(results.messages, output.text(), slot.get("status"), timed_out=not finished,
-                             truncated=results.truncated, over=watch.over if watch else None)
+                             truncated=results.truncated, over=watch.over if watch else None,
+                             progress=list(results.progress), started=student_start if results.ready.is_set() else None,
+                             stopped=stopped)
         if slot.get("dead"):
             raise GraderError("the grader's zygote died while a group was being graded")
         if pid is None:
@@ -462,11 +470,13 @@ class _TailReader(threading.Thread):
 
 
 class _LineReader(threading.Thread):
-    """Drain the results channel: JSON objects, one per line, at most MAX_RESULTS_BYTES in all."""
+    """Drain the results channel: JSON objects, one per line, at most MAX_RESULTS_BYTES in all.
+    Progress messages are kept apart, with the time each arrived (the last MAX_PROGRESS)."""
 
-    def __init__(self, fd):
+    def __init__(self, fd, on_progress=None):
         super().__init__(daemon=True)
         self.fd, self.messages, self.truncated = fd, [], False
+        self.progress, self.on_progress = deque(maxlen=MAX_PROGRESS), on_progress
         self.ready = threading.Event()  # the child said it is set up (before any student code)
 
     def run(self):
@@ -489,10 +499,19 @@ class _LineReader(threading.Thread):
             message = json.loads(line)
         except (ValueError, RecursionError):
             return
-        if isinstance(message, dict):
-            self.messages.append(message)
-            if "ready" in message:
-                self.ready.set()
+        if not isinstance(message, dict):
+            return
+        progress = message.get("progress")
+        if isinstance(progress, dict):
+            epoch, epochs = progress.get("epoch"), progress.get("epochs")
+            if type(epoch) is int and type(epochs) is int and 0 <= epoch <= epochs:
+                self.progress.append((time.monotonic(), epoch, epochs))
+                if self.on_progress is not None:
+                    self.on_progress(epoch, epochs)
+            return
+        self.messages.append(message)
+        if "ready" in message:
+            self.ready.set()
 
 
 # --------------------------------------------------------------------------- framing

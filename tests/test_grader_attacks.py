@@ -493,7 +493,7 @@ def test_python_the_user_cannot_run_is_refused(tmp_path, grading_user):
     done = subprocess.run([str(hidden_python(tmp_path)), "-m", "grader", str(sub), "--results", str(results),
                            "--user", grading_user, "--fast"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "cannot" in done.stdout and "GRADER ERROR" in done.stdout
+    assert "cannot" in done.stderr and (done.stdout + done.stderr).count("GRADER ERROR") == 1
     assert not results.exists()
     assert not Path("/tmp/ran-as-0").exists()
 
@@ -526,7 +526,7 @@ def test_run_autograder_as_root_never_drops_the_user(tmp_path, grading_user):
     assert not (tmp_path / "a" / "results" / "results.json").exists()
     done = run_autograder(tmp_path / "b", ["numpy_ann.py"], AUTOGRADER_USER=grading_user,
                           AUTOGRADER_PYTHON=str(hidden_python(tmp_path)))
-    assert done.returncode != 0 and "GRADER ERROR" in done.stdout, done.stdout + done.stderr
+    assert done.returncode != 0 and "GRADER ERROR" in done.stdout + done.stderr, done.stdout + done.stderr
     assert not (tmp_path / "b" / "results" / "results.json").exists()
 
 
