@@ -333,7 +333,7 @@ def test_missing_data_is_a_grader_error_not_a_zero(tmp_path):
                            "--data-dir", str(tmp_path / "empty")], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "GRADER ERROR" in done.stdout and "Fashion-MNIST" in done.stdout
+    assert "GRADER ERROR" in done.stderr and "Fashion-MNIST" in done.stderr
     assert not results.exists()
 
 
@@ -344,7 +344,7 @@ def test_missing_torch_is_a_grader_error(tmp_path):
             f"sys.exit(main([{str(sub)!r}, '--fast', '--results', {str(tmp_path / 'r.json')!r}]))\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "torch is not installed" in done.stdout
+    assert "torch is not installed" in done.stderr
     assert not (tmp_path / "r.json").exists()
 
 
