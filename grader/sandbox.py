@@ -415,7 +415,8 @@ def _preflight_python(python, users, readable):
                                   "LANG": "C.UTF-8"},
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
             except OSError as exc:
-                raise GraderError(f"the grading user {user.name} (uid {user.uid}) cannot run {python}: {exc}") from None
+                raise GraderError(f"the grading user {user.name} (uid {user.uid}) cannot run {python} "
+                                  f"({exc.strerror}): {_python_needs(python, user)}") from None
         for user, run in zip(users, runs):
             try:
                 out, err = run.communicate(timeout=300)
@@ -423,10 +424,10 @@ def _preflight_python(python, users, readable):
                 run.kill()
                 out, err = run.communicate()
             if run.returncode != 0 or out.strip() != "ok":
+                last = ((err or out).strip().splitlines() or ["no output"])[-1]  # the exception, in one line
                 raise GraderError(f"the grading user {user.name} (uid {user.uid}) cannot use {python} with the "
-                                  f"course's packages (exit status {run.returncode}): {(err or out).strip()[-1500:]}. "
-                                  "Make the Python installation readable by that user (chmod -R a+rX), or pass a "
-                                  "Python it can run")
+                                  f"course's packages (exit status {run.returncode}: {last[-500:]}): "
+                                  f"{_python_needs(python, user)}")
     finally:
         for run in runs:
             if run.poll() is None:
@@ -434,6 +435,35 @@ def _preflight_python(python, users, readable):
                 run.wait()
         for home in homes:
             shutil.rmtree(home, ignore_errors=True)
+
+
+def _python_needs(python, user) -> str:
+    """What ``user`` must be able to read to run ``python``, the first folder on the way that it
+    cannot enter, and the fix: one sentence for the preflight's error."""
+    real = Path(os.path.realpath(python))
+    places = [real.parent.parent]  # the installation: the interpreter and the standard library
+    cfg = Path(python).parent.parent / "pyvenv.cfg"
+    if cfg.is_file():  # a virtual environment: its packages, and the installation its "home" names
+        home = [v.strip() for k, _, v in (line.partition("=") for line in cfg.read_text().splitlines())
+                if k.strip() == "home"]
+        places = [cfg.parent, Path(home[0]).parent if home else places[0]]
+    places = list(dict.fromkeys(str(p) for p in places))
+    # Every folder from / down to python's folder, the interpreter's and each place (as given
+    # and with links resolved), then the interpreter: tried as the user, so groups and ACLs count.
+    tops = [Path(python).parent, real.parent, *map(Path, places), *(Path(p).resolve() for p in places)]
+    walk = [str(d) for top in tops for d in [*reversed(top.parents), top]] + [str(real)]
+    try:
+        closed = subprocess.run(["/bin/sh", "-c", 'for p; do [ -x "$p" ] || { echo "$p"; exit; }; done', "sh",
+                                 *dict.fromkeys(walk)], user=user.uid, group=user.gid, extra_groups=[], cwd="/",
+                                capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        closed = ""
+    return (f"{user.name} must be able to read this Python and its packages, {' and '.join(places)} "
+            f"(every folder above them o+x, everything in them a+rX)"
+            + (f", but {closed} is closed to it" if closed else "")
+            + ". Put them where that user can read them (e.g. a virtual environment under /opt, made from "
+              "a Python it can read, then chmod -R a+rX), or grade with a system Python whose packages are "
+              "installed for all users")
 
 
 def _kill_group(pid):

@@ -485,17 +485,29 @@ def hidden_python(tmp_path) -> Path:
     return link
 
 
-@pytest.mark.slow  # starts its own sandbox as a throwaway user: seconds
 def test_python_the_user_cannot_run_is_refused(tmp_path, grading_user):
-    """Issue 12.4: `--user` with a Python that user cannot run: exit 2, nothing graded as root."""
+    """Issue 12.4: `--user` with a Python that user cannot run: exit 2, nothing graded as root.
+    A TA's `sudo .venv/bin/python -m grader SUB --user nobody`, the venv under /root, printed
+    "Permission denied" twice and no why. Now one line, once: which Python, as whom, what that
+    user must read, what is closed to it, and the fix."""
     sub = numpy_submission(tmp_path / "sub", "import os\nopen('/tmp/ran-as-%d' % os.getuid(), 'w')\n")
     results = tmp_path / "results.json"
-    done = subprocess.run([str(hidden_python(tmp_path)), "-m", "grader", str(sub), "--results", str(results),
+    python = hidden_python(tmp_path)
+    done = subprocess.run([str(python), "-m", "grader", str(sub), "--results", str(results),
                            "--user", grading_user, "--fast"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "cannot" in done.stderr and (done.stdout + done.stderr).count("GRADER ERROR") == 1
     assert not results.exists()
     assert not Path("/tmp/ran-as-0").exists()
+    assert "GRADER ERROR" not in done.stdout
+    [line] = [line for line in done.stderr.splitlines() if "GRADER ERROR" in line]  # once, and one line
+    places = ([str(tmp_path / "vault" / "env"), sys.base_prefix] if sys.prefix != sys.base_prefix  # a venv
+              else [os.path.realpath(sys.base_prefix)])
+    assert f"user {grading_user} (uid {uid_of(grading_user)}) cannot run {python} (Permission denied)" in line
+    assert f"must be able to read this Python and its packages, {' and '.join(places)} (" in line
+    closed = Path(re.search(r"but (\S+) is closed to it", line)[1])
+    assert closed in [tmp_path / "vault", *(tmp_path / "vault").parents]  # the first folder on the way others
+    assert not closed.stat().st_mode & 0o001 and all(d.stat().st_mode & 0o001 for d in closed.parents)  # cannot enter
+    assert "a virtual environment under /opt" in line and "a system Python whose packages are installed for all" in line
 
 
 def run_autograder(tmp_path, submission_files=(), **env_overrides):
@@ -526,7 +538,7 @@ def test_run_autograder_as_root_never_drops_the_user(tmp_path, grading_user):
     assert not (tmp_path / "a" / "results" / "results.json").exists()
     done = run_autograder(tmp_path / "b", ["numpy_ann.py"], AUTOGRADER_USER=grading_user,
                           AUTOGRADER_PYTHON=str(hidden_python(tmp_path)))
-    assert done.returncode != 0 and "GRADER ERROR" in done.stdout + done.stderr, done.stdout + done.stderr
+    assert done.returncode != 0 and "GRADER ERROR" in done.stderr, done.stdout + done.stderr
     assert not (tmp_path / "b" / "results" / "results.json").exists()
 
 
