@@ -8,6 +8,9 @@ whatever the caller says.
 
     from synthetic_export import Entry, build_export, corpus, seeded_bug
     export = build_export(tmp_path, [Entry(corpus("complete")), Entry(seeded_bug(BUGS[0]))])
+
+The sample class for a TA to try the tools on is written from these helpers by
+``python -m samples.write`` (samples/README.md).
 """
 from __future__ import annotations
 
@@ -20,9 +23,14 @@ from pathlib import Path
 
 import yaml
 
-from grader.rubric import ITEMS
-
 HERE = Path(__file__).resolve().parent
+# Run as a script, or imported from inside tests/, Python puts tests/ on the path but not the
+# repository root that holds grader/ (pytest and ``python -m`` from the root put both): add it.
+if str(HERE.parent) not in sys.path:
+    sys.path.append(str(HERE.parent))
+
+from grader.rubric import ITEMS  # noqa: E402 - needs the path above
+
 SUBMISSIONS = HERE / "submissions"
 INDEPENDENT = SUBMISSIONS / "independent"  # a second, independently written correct numpy_ann.py
 FIRST_NAMES = ("Avery", "Briar", "Corin", "Dalen", "Elowen", "Fennick", "Garrow", "Halden", "Isolde", "Jorvin",
@@ -77,7 +85,9 @@ def sources(files: dict[str, str]) -> Callable[[Path], object]:
 
 
 def person(index: int) -> dict:
-    first, last = FIRST_NAMES[index % len(FIRST_NAMES)], LAST_NAMES[(index // len(FIRST_NAMES)) % len(LAST_NAMES)]
+    # Both names cycle, at different lengths: neighbours do not share a family name, and no two of
+    # the first 140 people share a whole name.
+    first, last = FIRST_NAMES[index % len(FIRST_NAMES)], LAST_NAMES[index % len(LAST_NAMES)]
     return {":name": f"{first} {last}", ":sid": f"9{index:07d}", ":email": f"student{index:04d}@example.edu"}
 
 
@@ -117,3 +127,8 @@ def build_export(dest: Path, entries: list[Entry], *, assignment_id: int = 4242,
 def independent_numpy() -> Callable[[Path], object]:
     """The independently written numpy_ann.py (tests/submissions/independent/), alone."""
     return sources({"numpy_ann.py": (INDEPENDENT / "numpy_ann.py").read_text(encoding="utf-8")})
+
+
+if __name__ == "__main__":  # a library for the tests; run, it says where the ready-made export is
+    print("tests/synthetic_export.py builds exports for the tests. A sample class to try the tools on: "
+          "samples/assignment_123_export/, rewritten by python -m samples.write (samples/README.md).")

@@ -2,8 +2,9 @@
 
 Layers, bottom up: the course's facts (``course/``) and the four course files (``utils.py`` and
 the three solution files, which import only the course's packages and ``utils``); then the grader
-and the reference's extras; then ``release/`` and the tools (``docs/``, ``benchmarks/``). Imports
-inside functions count. ``python tests/test_layout.py`` prints the graph's circles (none).
+and the reference's extras; then ``release/`` and the tools (``docs/``, ``benchmarks/``); on top, the
+sample class's writer (``samples/``), which nothing imports. Imports inside functions count.
+``python tests/test_layout.py`` prints the graph's circles (none).
 """
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("course", "grader", "reference", "release", "benchmarks")
+PACKAGES = ("course", "grader", "reference", "release", "benchmarks", "samples")
 COURSE_FILES = ("utils", "numpy_ann", "pytorch_ann", "pytorch_cnn")
 LAYER = {"course": 0, **{name: 0 for name in COURSE_FILES}, "grader": 1, "reference": 1, "release": 2,
-         "benchmarks": 2, "docs": 2}
+         "benchmarks": 2, "docs": 2, "samples": 3}
+SAMPLE_CLASS = ROOT / "samples" / "assignment_123_export"  # student files, like tests/submissions/
 
 
 def modules() -> dict[str, Path]:
@@ -23,6 +25,8 @@ def modules() -> dict[str, Path]:
     found = {name: ROOT / f"{name}.py" for name in COURSE_FILES}
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
+            if path.is_relative_to(SAMPLE_CLASS):
+                continue
             parts = path.relative_to(ROOT).with_suffix("").parts
             found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     found["docs.analysis"] = ROOT / "docs" / "analysis.py"
