@@ -583,10 +583,16 @@ def test_zip_slip_links_and_oversized_members(tmp_path, sandbox):
 
 
 def test_archive_that_is_not_a_zip_is_refused(tmp_path):
-    archive = tmp_path / "submission.zip"
+    """Handed to the grader itself, a broken zip is a bad path: exit 2, no results. Inside a
+    submission folder (as Gradescope hands it over), it is the student's: 0, and the note says why."""
+    (tmp_path / "upload").mkdir()
+    archive = tmp_path / "upload" / "submission.zip"
     archive.write_bytes(b"PK\x03\x04 not really")
     results = tmp_path / "results.json"
-    assert grader_main([str(archive), "--results", str(results), "--fast"]) == 0
+    with pytest.raises(SystemExit) as stopped:
+        grader_main([str(archive), "--results", str(results), "--fast"])
+    assert stopped.value.code == 2 and not results.exists()
+    assert grader_main([str(tmp_path / "upload"), "--results", str(results), "--fast", "--quiet"]) == 0
     data = json.loads(results.read_text())
     assert data["score"] == 0 and "not a readable .zip" in data["output"]
 

@@ -100,8 +100,9 @@ def test_fast_grade_matches_expectations(name, fast_reports):
 
 @pytest.mark.slow
 def test_complete_submission_scores_42_in_a_full_grade(complete_full):
-    """Full marks on every item; the CNN's run (the skeleton's own recipe, the solution's) ends
-    within one standard error of its threshold at worst, which earns full marks."""
+    """docs/grading.md's ``python -m grader tests/submissions/complete --results /tmp/results.json``, in
+    process: full marks on every item; the CNN's run (the skeleton's own recipe, the solution's)
+    ends within one standard error of its threshold at worst, which earns full marks."""
     files, report = complete_full
     failed = {r.item.id: (r.score, r.output) for r in report.results if r.score != r.max_score}
     assert not failed, failed
@@ -126,5 +127,6 @@ def test_variant_full_grade_matches_expectations(name, complete_full, tmp_path, 
     assert not wrong, f"{name}: {wrong}"
     for item_id in RUN_ITEMS & graded:  # a run far below its threshold says what to check
         result = next(r for r in report.results if r.item.id == item_id)
-        assert result.score > 0 or "Hint: " in result.output, result.output
+        if result.score == 0 and "test accuracy" in result.output:
+            assert "Hint: " in result.output, result.output
     assert UNIT_GROUP  # (every unit group of a changed file was graded again above)

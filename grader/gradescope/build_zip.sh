@@ -44,6 +44,7 @@ mkdir "$tmp/course"
 mkdir -p "$tmp/data/FashionMNIST/raw"
 cp "$root"/data/FashionMNIST/raw/*.gz "$tmp/data/FashionMNIST/raw/"
 
+mkdir -p "$(dirname "$out")"
 rm -f "$out"
 (cd "$tmp" && python3 -m zipfile -c "$out" setup.sh run_autograder utils.py requirements.txt \
     requirements-course.txt constraints.txt grader course data)
