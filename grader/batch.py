@@ -54,7 +54,6 @@ import queue
 import shlex
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -65,7 +64,7 @@ from pathlib import Path
 
 from .export import ExportedSubmission, ExportError, as_number, open_export
 from .limits import DEFAULT_DISK, DEFAULT_MEMORY, memory_warning
-from .report import clean, results_json
+from .report import clean, results_json, write_atomic
 from .rubric import GROUPS, ITEMS, SCRIPT_ITEMS
 from .runner import DEFAULT_DATA, GradeReport, ItemResult, add_grading_options, grade
 from .sandbox import SETUP_SECONDS, GraderError, Sandbox, exposure, grading_users
@@ -243,7 +242,7 @@ def results_path(out: Path, sub: ExportedSubmission) -> Path:
 def save_results(path: Path, report: GradeReport, record: Record, hidden_visibility: str):
     data = results_json(report, hidden_visibility)
     data["extra_data"]["batch"] = record.batch_data()
-    atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def load_record(path: Path, sub_id: str) -> Record | None:
@@ -261,19 +260,6 @@ def load_record(path: Path, sub_id: str) -> Record | None:
                       [str(flag) for flag in extra.get("flags", [])])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-
-
-def atomic_write(path: Path, text: str | bytes):
-    """Write via a temporary file in the same folder: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8") if isinstance(text, str) else text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # --------------------------------------------------------------------------- the batch
@@ -445,9 +431,9 @@ def duration(seconds: float) -> str:
 # --------------------------------------------------------------------------- outputs
 def write_outputs(out: Path, submissions, records: list[Record], title: str, options: Options, rerun: str):
     mode = batch_mode(records, options.mode)
-    atomic_write(out / "grades.csv", grades_csv(submissions, records, mode))
-    atomic_write(out / "summary.md", summary_markdown(records, title, mode, rerun, longer_limits(options)))
-    atomic_write(out / "scores.png", scores_png(records, mode))
+    write_atomic(out / "grades.csv", grades_csv(submissions, records, mode))
+    write_atomic(out / "summary.md", summary_markdown(records, title, mode, rerun, longer_limits(options)))
+    write_atomic(out / "scores.png", scores_png(records, mode))
 
 
 def batch_mode(records: list[Record], current: str) -> str:

@@ -99,17 +99,23 @@ def results_json(report: GradeReport, hidden_visibility: str = "after_published"
 
 
 def write_results(report: GradeReport, path, hidden_visibility: str = "after_published") -> Path:
-    """Write ``results.json`` atomically: a half-written file never reaches Gradescope, and no
-    temporary file is left behind, whatever happens."""
+    """Write ``results.json`` atomically: a half-written file never reaches Gradescope."""
     path = Path(path)
     data = json.dumps(results_json(report, hidden_visibility), indent=2, ensure_ascii=False, allow_nan=False)
+    write_atomic(path, data + "\n")
+    return path
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``path`` readable by its owner only (0600: mkstemp's mode), through a new file renamed over
+    the old one: a reader never sees half a file, and neither an earlier file's mode nor a temporary
+    file remains, whatever happens."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".results-", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(data + "\n")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return path

@@ -48,10 +48,8 @@ import difflib
 import html
 import io
 import itertools
-import os
 import statistics
 import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -62,7 +60,7 @@ from pygments import token
 from course.regions import blank
 
 from .export import ExportError, open_export
-from .report import clean
+from .report import clean, write_atomic
 from .rubric import SUBMISSION_FILES
 from .submission import collect
 
@@ -187,19 +185,6 @@ def private_folder(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, data: str | bytes) -> None:
-    """Write ``path`` readable by its owner only (0600), as grader.batch's atomic_write does: a new
-    file renamed over the old one, so neither an earlier file's mode nor half a file remains."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # mkstemp creates it 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_sources(export, dest: Path) -> dict[str, dict[str, Path]]:
     """Each submission's files, read safely (``grader.submission.collect``), written to
     ``dest/<id>/``; returns file name -> submission id -> path."""
@@ -210,7 +195,7 @@ def write_sources(export, dest: Path) -> dict[str, dict[str, Path]]:
             found = collect(folder)
         for name, data in found.files.items():
             path = private_folder(dest / sub.safe_id) / name
-            write_private(path, data)
+            write_atomic(path, data)
             written[name][sub.id] = path
     return written
 
@@ -729,12 +714,12 @@ def run_similarity(export_path, out, *, boilerplate=None, top: int = TOP_PAIRS, 
         handout = handout_lines(used.folder, f.file, out)
         common_here = common_lines([fp.raw_code for fp in own[f.file].values()], max_common)
         views = {p: pair_view(p, own, students, excluded, handout, common_here) for p in shown}
-        write_private(out / f.page, file_html(f, result, views, top))
+        write_atomic(out / f.page, file_html(f, result, views, top))
     listed = [p for rank, p in enumerate(result.pairs) if rank < top or p.flagged]
-    write_private(out / "similarity.csv", pairs_csv(listed, students))
-    write_private(out / "summary.csv", summary_csv(result))
-    write_private(out / "scores.png", plot_scores(result))
-    write_private(out / "summary.html", summary_html(result))
+    write_atomic(out / "similarity.csv", pairs_csv(listed, students))
+    write_atomic(out / "summary.csv", summary_csv(result))
+    write_atomic(out / "scores.png", plot_scores(result))
+    write_atomic(out / "summary.html", summary_html(result))
     return result
 
 

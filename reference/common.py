@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 import utils
-from course.facts import METRIC_KEYS, RANDOM_STATE, Split, handout_split
+from course.facts import METRIC_KEYS, RANDOM_STATE, THRESHOLDS, Split, handout_split
 from course.judgement import check_metrics, diagnose_fit
 
 
@@ -246,6 +246,22 @@ def run_doctests(module):
     (utils.print_green if result.failed == 0 else utils.print_red)(
         f"Doctests: {result.attempted - result.failed} of {result.attempted} passed")
     return result
+
+
+def device_or_usage(parser, name):
+    """The device the command line asked for, or its usage error (exit 2) saying why not."""
+    try:
+        return get_device(name)
+    except ValueError as exc:
+        parser.error(str(exc))
+
+
+def finish(module: str, result, full_target: float, full: bool, start: float, doctests) -> int:
+    """A command line's closing lines (:func:`report_run`) and its exit status: 0 when the doctests
+    passed and the test accuracy reached the handout's threshold (or, with ``full``, its target)."""
+    passed = report_run(result, threshold=full_target if full else THRESHOLDS[module], full=full, start=start,
+                        plot_path=f"reference_{module}{'_full' if full else ''}_train_val_metrics.png")
+    return 0 if passed and doctests.failed == 0 else 1
 
 
 def report_run(result, threshold, full, plot_path, start=None):

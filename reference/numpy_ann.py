@@ -16,7 +16,7 @@ import numpy as np
 
 import numpy_ann
 import utils
-from course.facts import HANDOUT_RUNS, METRIC_KEYS, PROGRESS_EVERY, THRESHOLDS
+from course.facts import HANDOUT_RUNS, METRIC_KEYS, PROGRESS_EVERY
 
 from . import common
 
@@ -229,7 +229,4 @@ def main(argv=None):
     except FloatingPointError as exc:  # diverged
         utils.print_red(exc)
         return 1
-    passed = common.report_run(result, threshold=FULL_TARGET if args.full else THRESHOLDS["numpy_ann"],
-                               full=args.full, start=start,
-                               plot_path=f"reference_numpy_ann{'_full' if args.full else ''}_train_val_metrics.png")
-    return 0 if passed and doctests.failed == 0 else 1
+    return common.finish("numpy_ann", result, FULL_TARGET, args.full, start, doctests)

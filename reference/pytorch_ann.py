@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 import pytorch_ann
-from course.facts import HANDOUT_RUNS, METRIC_KEYS, PROGRESS_EVERY, THRESHOLDS
+from course.facts import HANDOUT_RUNS, METRIC_KEYS, PROGRESS_EVERY
 
 from . import common
 
@@ -161,15 +161,9 @@ def main(argv=None) -> int:
 
     start = time.perf_counter()
     doctests = common.run_doctests(pytorch_ann)
-    try:
-        device = common.get_device(args.device)
-    except ValueError as exc:
-        parser.error(str(exc))
+    device = common.device_or_usage(parser, args.device)
     print(common.describe_device(device))
     result = run(seed=args.seed, full=args.full, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                  hidden_size=args.hidden_size, shuffle=args.shuffle, device=device, data_dir=args.data_dir,
                  verbose=not args.quiet)
-    passed = common.report_run(result, threshold=FULL_TARGET if args.full else THRESHOLDS["pytorch_ann"],
-                               full=args.full, start=start,
-                               plot_path=f"reference_pytorch_ann{'_full' if args.full else ''}_train_val_metrics.png")
-    return 0 if passed and doctests.failed == 0 else 1
+    return common.finish("pytorch_ann", result, FULL_TARGET, args.full, start, doctests)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import pytorch_cnn
-from course.facts import METRIC_KEYS, THRESHOLDS
+from course.facts import METRIC_KEYS
 
 from . import common
 
@@ -293,15 +293,9 @@ def main(argv=None) -> int:
 
     start = time.perf_counter()
     doctests = common.run_doctests(pytorch_cnn)
-    try:
-        device = common.get_device(args.device)
-    except ValueError as exc:
-        parser.error(str(exc))
+    device = common.device_or_usage(parser, args.device)
     print(common.describe_device(device))
     result = run(seed=args.seed, full=args.full, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                  augment=args.augment, label_smoothing=args.label_smoothing, device=device, data_dir=args.data_dir,
                  verbose=not args.quiet)
-    passed = common.report_run(result, threshold=FULL_TARGET if args.full else THRESHOLDS["pytorch_cnn"],
-                               full=args.full, start=start,
-                               plot_path=f"reference_pytorch_cnn{'_full' if args.full else ''}_train_val_metrics.png")
-    return 0 if passed and doctests.failed == 0 else 1
+    return common.finish("pytorch_cnn", result, FULL_TARGET, args.full, start, doctests)

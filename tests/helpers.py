@@ -19,6 +19,24 @@ def filled_handout(directory, files=("numpy_ann.py", "pytorch_ann.py", "pytorch_
     return directory
 
 
+NUMPY_PARAMS = ("W1", "b1", "W2", "b2")
+
+
+def numpy_toy_data(n=30, d=6, k=3, seed=0):
+    """A small separable-ish problem for NumpyANN: the class is the argmax of a fixed projection."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    Y = np.eye(k)[np.argmax(X @ rng.normal(size=(d, k)), axis=1)]
+    return X, Y
+
+
+def numpy_weights(model):
+    """A copy of a NumpyANN's four parameters."""
+    return {p: getattr(model, p).copy() for p in NUMPY_PARAMS}
+
+
 def state(model):
     """A copy of ``model.state_dict()``."""
     return {k: v.clone() for k, v in model.state_dict().items()}

@@ -10,23 +10,12 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import LINE, ROOT, script_run
+from helpers import LINE, NUMPY_PARAMS, ROOT, numpy_toy_data, numpy_weights, script_run
 
 from numpy_ann import NumpyANN
 
-PARAMS = ("W1", "b1", "W2", "b2")
-
-
-def toy_data(n=30, d=6, k=3, seed=0):
-    """A small separable-ish problem: the class is the argmax of a fixed projection."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    Y = np.eye(k)[np.argmax(X @ rng.normal(size=(d, k)), axis=1)]
-    return X, Y
-
-
-def weights(model):
-    return {p: getattr(model, p).copy() for p in PARAMS}
+PARAMS = NUMPY_PARAMS
+toy_data, weights = numpy_toy_data, numpy_weights
 
 
 # ---------------------------------------------------------------------- construction

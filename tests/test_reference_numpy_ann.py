@@ -7,24 +7,13 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import ANSI, LINE, ROOT
+from helpers import ANSI, LINE, NUMPY_PARAMS, ROOT, numpy_toy_data, numpy_weights
 
 import numpy_ann
 from reference.numpy_ann import NumpyANN, settings
 
-PARAMS = ("W1", "b1", "W2", "b2")
-
-
-def toy_data(n=30, d=6, k=3, seed=0):
-    """A small separable-ish problem: the class is the argmax of a fixed projection."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    Y = np.eye(k)[np.argmax(X @ rng.normal(size=(d, k)), axis=1)]
-    return X, Y
-
-
-def weights(model):
-    return {p: getattr(model, p).copy() for p in PARAMS}
+PARAMS = NUMPY_PARAMS
+toy_data, weights = numpy_toy_data, numpy_weights
 
 
 def test_it_trains_exactly_as_the_solution_does():

@@ -219,17 +219,3 @@ def test_predict_in_chunks_equals_one_pass_and_accuracy_is_a_float():
         assert torch.equal(pred, model(X).argmax(dim=1))
     acc = model.accuracy(X, Y)
     assert isinstance(acc, float) and acc == (pred == y).sum().item() / 10
-
-
-def test_the_solutions_plot_draws_the_recipes_curves(tmp_path, monkeypatch):
-    import matplotlib.pyplot as plt
-
-    monkeypatch.chdir(tmp_path)
-    X, y, Y = toy_images()
-    model = PyTorchCNN()
-    model.fit(X, Y, X, Y, **FAST)
-    fig, ax = model.plot_train_val_metrics()
-    assert (tmp_path / "pytorch_cnn_train_val_metrics.png").stat().st_size > 0
-    assert tuple(fig.get_size_inches()) == (12, 6) and fig._suptitle.get_text() == "Train/Val Metrics"
-    assert len(ax) == 2 and list(ax[1].lines[1].get_ydata()) == model.train_val_metrics["val_accs"]
-    plt.close(fig)
