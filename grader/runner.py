@@ -484,9 +484,12 @@ STALL_SECONDS = 30.0
 
 def still_progressing(child) -> bool:
     """Whether a script was still printing the handout's progress lines at its own steady pace
-    when it was stopped (the times are the grader's: when each line arrived)."""
-    if not child.progress or child.started is None or child.stopped is None:
+    when it was stopped (the times are the grader's: when each line arrived). One stopped before
+    STALL_SECONDS without a line was stopped too soon to tell: it gets the benefit of the doubt."""
+    if child.started is None or child.stopped is None:
         return False
+    if not child.progress:
+        return child.stopped - child.started < STALL_SECONDS
     times = [child.started] + [t for t, _, _ in child.progress]
     pace = statistics.median(b - a for a, b in zip(times, times[1:]))
     return child.stopped - times[-1] <= max(3 * pace, STALL_SECONDS)
@@ -510,17 +513,17 @@ def machine_time(spec, child, stopped_by, timeout, budget, used, cut_by_budget) 
     """The script was stopped while still training: what to tell the student and staff, and the limits
     a regrade needs, from the pace it kept (its epochs to come at that pace, half as much again and a
     minute for the prediction, the plot and the judgement)."""
-    last, epoch, epochs = child.progress[-1]
     elapsed = child.stopped - child.started
-    needed = (last - child.started) / max(epoch, 1) * epochs + 60
+    last, epoch, epochs = child.progress[-1] if child.progress else (child.stopped, 0, 0)
+    needed = (last - child.started) / max(epoch, 1) * epochs + 60 if epoch else 2 * elapsed + 60
     new_timeout = max(timeout, minutes(1.5 * needed))
     new_budget = max(budget, minutes(used + new_timeout + 2 * BUDGET_RESERVE)) if cut_by_budget else budget
     limits = f"--timeout {new_timeout:g}" + (f" --budget {new_budget:g}" if new_budget != budget else "")
+    pace = (f"still training at a steady pace (epoch {epoch} of {epochs} after {elapsed:.0f} s)" if epoch else
+            f"stopped {elapsed:.0f} s after it started, too soon to show its pace")
     student = (f"Not graded yet: the grading machine ran out of time, not your code. `python {spec.module}.py` was "
-               f"still training at a steady pace (epoch {epoch} of {epochs} after {elapsed:.0f} s) when {stopped_by}. "
-               "Course staff will regrade it with a longer time limit")
-    staff = (f"{spec.module}.py was still training (epoch {epoch} of {epochs} after {elapsed:.0f} s, about "
-             f"{needed:.0f} s needed at that pace) when {stopped_by}; regrade with {limits}")
+               f"{pace} when {stopped_by}. Course staff will regrade it with a longer time limit")
+    staff = (f"{spec.module}.py was {pace}, about {needed:.0f} s needed, when {stopped_by}; regrade with {limits}")
     return Incomplete(student, staff, new_timeout, new_budget)
 
 

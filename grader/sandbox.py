@@ -537,7 +537,10 @@ class _LineReader(threading.Thread):
             if type(epoch) is int and type(epochs) is int and 0 <= epoch <= epochs:
                 self.progress.append((time.monotonic(), epoch, epochs))
                 if self.on_progress is not None:
-                    self.on_progress(epoch, epochs)
+                    try:
+                        self.on_progress(epoch, epochs)
+                    except Exception:  # noqa: BLE001 - showing progress must never stop the draining
+                        self.on_progress = None
             return
         self.messages.append(message)
         if "ready" in message:

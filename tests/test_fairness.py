@@ -66,7 +66,8 @@ def test_a_script_printing_its_epochs_at_its_pace_is_still_making_progress():
     steady = [(10.0 * e, e, 60) for e in range(1, 10)]  # an epoch every 10 s, the last at 90 s
     assert runner.still_progressing(child(steady, stopped=100.0))
     assert not runner.still_progressing(child(steady, stopped=90.0 + runner.STALL_SECONDS + 1))  # silent since
-    assert not runner.still_progressing(child([], stopped=5.0))  # no progress line at all: not shown to progress
+    assert not runner.still_progressing(child([], stopped=100.0))  # no progress line in 100 s: stuck
+    assert runner.still_progressing(child([], stopped=5.0))  # stopped 5 s in: too soon to tell, not charged
     slow = [(100.0 * e, e, 60) for e in range(1, 4)]  # an epoch every 100 s: three of them may pass in silence
     assert runner.still_progressing(child(slow, stopped=300.0 + 250))
 
@@ -78,11 +79,15 @@ def test_the_regrade_limits_come_from_the_pace_kept():
                                 budget=540, used=30, cut_by_budget=False)
     assert found.timeout == 60 * -(-1.5 * (600 + 60) // 60)  # 600 s of epochs and a minute, half as much again
     assert found.budget == 540  # the budget did not stop it
-    assert "epoch 40 of 60 after 405 s" in found.student and "not your code" in found.student
+    assert "still training at a steady pace (epoch 40 of 60 after 405 s)" in found.student
+    assert "not your code" in found.student
     assert found.staff.endswith(f"regrade with --timeout {found.timeout:g}")
     cut = runner.machine_time(spec, child(steady, stopped=405.0), "the budget", timeout=600, budget=540, used=130,
                               cut_by_budget=True)
     assert cut.budget >= 130 + cut.timeout and f"--budget {cut.budget:g}" in cut.staff
+    early = runner.machine_time(spec, child([], stopped=12.0), "the budget", timeout=600, budget=540, used=520,
+                                cut_by_budget=True)
+    assert "stopped 12 s after it started, too soon to show its pace" in early.student and early.budget > 540
 
 
 STEADY = '''
