@@ -100,3 +100,12 @@ ALLOWED_IMPORTS = {"__future__", "doctest", "os", "random", "pathlib", "numpy", 
 
 # qualified name ("NumpyANN.train") -> its signature, "(self, X_train, ...)"
 SIGNATURES = {qualname: signature for methods in CONTRACT.values() for qualname, (signature, _) in methods.items()}
+
+# The provided code of each file, pinned: SHA-256 of its lines outside the regions (docstrings and
+# main block included; ``course.regions.provided_digest``). It is what students receive, so a change
+# to it is a change to the handout: ``release check`` refuses one until the pin is updated here.
+PROVIDED = {
+    "numpy_ann.py": "5fc7b61c6a0714b5d0595cb7eb6f2504f59112e2298b4c05a01b25e5fdc25bd5",
+    "pytorch_ann.py": "010c4d7b2c0ac03d514eea73cb4b6a341bbc6298ab7946cf004039fd2d4492ed",
+    "pytorch_cnn.py": "29c76e719f54d316a58c8bb883bfae0732659a915445c6ee7b8300b8a632bf3f",
+}

@@ -170,6 +170,9 @@ def fit_numbers(train_val_metrics, n_train=SPLIT_SIZES["train"], n_val=SPLIT_SIZ
     """
     m = _smoothed_ends(train_val_metrics, window)
     se_train = standard_error(m["train_acc"], n_train)
-    return dict(m, gap=m["train_acc"] - m["val_acc"], rise=m["val_loss"] / m["best_val_loss"] - 1,
+    # A lowest loss of 0 (or less) leaves no rise to measure unless the loss left it.
+    rise = (m["val_loss"] / m["best_val_loss"] - 1 if m["best_val_loss"] > 0 else
+            0.0 if m["val_loss"] == m["best_val_loss"] else float("inf"))
+    return dict(m, gap=m["train_acc"] - m["val_acc"], rise=rise,
                 se_train_acc=se_train, se_gap=float(np.hypot(se_train, standard_error(m["val_acc"], n_val))),
                 se_rise=float(1 / np.sqrt(n_val)))

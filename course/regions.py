@@ -9,6 +9,7 @@ contract (``course.contract``); :func:`solution_lines` lists what students write
 from __future__ import annotations
 
 import ast
+import hashlib
 from dataclasses import dataclass
 
 from .contract import CONTRACT, REGION
@@ -74,6 +75,12 @@ def outside_regions(text: str, name: str = "<text>") -> list[str]:
     for region in reversed(regions(text, name)):
         del lines[region.start + 1:region.end]
     return lines
+
+
+def provided_digest(text: str, name: str = "<text>") -> str:
+    """SHA-256 of the provided code (every line outside the regions): what ``course.contract.PROVIDED``
+    pins, so that no edit to what students receive goes unnoticed."""
+    return hashlib.sha256("\n".join(outside_regions(text, name)).encode()).hexdigest()
 
 
 def function_owners(text: str) -> dict[int, str]:

@@ -6,9 +6,8 @@ import os
 import sys
 import threading
 import time
-import zipfile
-from pathlib import Path
 
+from . import submission
 from .limits import memory_warning
 from .report import clean, table, write_results
 from .runner import add_grading_options, grade
@@ -49,7 +48,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if min(args.timeout, args.item_timeout, args.budget) <= 0 or args.jobs < 1:
         parser.error("--timeout, --item-timeout and --budget must be positive and --jobs at least 1")
-    problem = submission_problem(Path(args.submission))
+    problem = submission.problem(args.submission)
     if problem:
         parser.error(problem)  # exit 2, before anything is graded or written
     if os.geteuid() == 0 and args.user is None:
@@ -75,22 +74,11 @@ def main(argv=None) -> int:
     return INCOMPLETE if report.incomplete else GRADED
 
 
-def submission_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be a submission (it must be a folder or a .zip), or None."""
-    if not path.exists():
-        return f"the submission {str(path)!r} does not exist (expected a folder holding the student's files, or a .zip)"
-    if path.is_dir():
-        return None
-    if path.is_file() and zipfile.is_zipfile(path):
-        return None
-    return f"the submission {str(path)!r} is neither a folder nor a .zip file"
-
-
-def exposed_submission(user, submission) -> str | None:
+def exposed_submission(user, path) -> str | None:
     """A warning when the grading user can read the submission where it lies: its code could then
     read whatever lies there beside it (the grader itself reads it as root, and copies it)."""
     try:
-        exposed = exposure(grading_users(user), [submission])
+        exposed = exposure(grading_users(user), [path])
     except GraderError:
         return None  # grade() refuses, and says why
     return exposed and f"{exposed}; the student's code can read what is there"

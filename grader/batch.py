@@ -130,6 +130,7 @@ class Record:
     message: str = ""
     mode: str = ""
     flags: list[str] = field(default_factory=list)     # the grade's flags for staff review (results.json keeps them)
+    regrade: dict = field(default_factory=dict)        # a regrade row: the limits its grade found it needs
 
     def batch_data(self) -> dict:
         """What results.json keeps (``extra_data.batch``) to rebuild this row in a later run."""
@@ -179,7 +180,7 @@ def grade_submission(export, sub: ExportedSubmission, options: Options, sandbox)
     record = Record(sub.id, status, time.monotonic() - started,
                     {r.item.id: r.score for r in report.results}, report.score,
                     {r.item.id: clean(r.why) for r in report.results if r.score < r.max_score},
-                    reused, "; ".join(messages), options.mode, list(report.flags))
+                    reused, "; ".join(messages), options.mode, list(report.flags), dict(report.regrade))
     return record, report
 
 
@@ -257,7 +258,8 @@ def load_record(path: Path, sub_id: str) -> Record | None:
         return Record(sub_id, str(batch.get("status", GRADED)), float(batch.get("seconds", data["execution_time"])),
                       scores, float(data["score"]), dict(batch.get("why", {})), list(batch.get("reused", [])),
                       str(batch.get("message", "")), str(batch.get("mode", "")),
-                      [str(flag) for flag in extra.get("flags", [])])
+                      [str(flag) for flag in extra.get("flags", [])],
+                      dict(extra.get("incomplete", {}).get("regrade", {})))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -296,9 +298,11 @@ def run_batch(export_path, out, options: Options = Options(), *, jobs: int = 1, 
         out.mkdir(mode=0o700, parents=True, exist_ok=True)  # grades.csv: names, SIDs, e-mails
         earlier = {} if force else {s.id: r for s in export.submissions
                                     if (r := load_record(results_path(out, s), s.id)) is not None}
-        # A regrade row has a results file, but its scores are not final: graded again, as rows without one are.
-        todo = [s for s in export.submissions if s.id not in earlier or earlier[s.id].status == REGRADE]
-        skipped = [i for i, r in earlier.items() if r.status != REGRADE]
+        # A regrade row has a results file, but its scores are not final: graded again, as rows without one
+        # are, in the mode that found it incomplete (a --fast run would skip its runs and call it final).
+        again = {i for i, r in earlier.items() if r.status == REGRADE and r.mode == options.mode}
+        todo = [s for s in export.submissions if s.id not in earlier or s.id in again]
+        skipped = [i for i in earlier if i not in again]
         progress = Progress(len(todo), progress_stream or sys.stderr)
         progress.note(f"{len(export.submissions)} submissions: {len(todo)} to grade, {jobs} at a time"
                       + (f"; {len(skipped)} already graded in {out}, skipped (--force regrades)" if skipped else ""))
@@ -390,13 +394,13 @@ def schedule(todo, grade_one, jobs: int, wall_limit: float):
 
 
 class Progress:
-    """done/total, ETA and failures so far on a stream: a redrawn bar on a terminal, a line per
-    submission otherwise (logs, CI)."""
+    """done/total, ETA and the rows to look at so far (any status but graded) on a stream: a redrawn
+    bar on a terminal, a line per submission otherwise (logs, CI)."""
 
     WIDTH = 30
 
     def __init__(self, total: int, stream):
-        self.total, self.stream, self.done, self.failures = total, stream, 0, 0
+        self.total, self.stream, self.done, self.to_look_at = total, stream, 0, 0
         self.started = time.monotonic()
         self.tty = hasattr(stream, "isatty") and stream.isatty()
 
@@ -405,11 +409,11 @@ class Progress:
 
     def update(self, record: Record):
         self.done += 1
-        self.failures += record.status != GRADED
+        self.to_look_at += record.status != GRADED
         elapsed = time.monotonic() - self.started
         eta = elapsed / self.done * (self.total - self.done)
         text = (f"{self.done}/{self.total} graded, {duration(elapsed)} elapsed, ETA {duration(eta)}, "
-                f"{self.failures} failure{'s' * (self.failures != 1)}")
+                f"{self.to_look_at} to look at")
         if self.tty:
             filled = round(self.WIDTH * self.done / max(1, self.total))
             self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {text}   ")
@@ -432,7 +436,8 @@ def duration(seconds: float) -> str:
 def write_outputs(out: Path, submissions, records: list[Record], title: str, options: Options, rerun: str):
     mode = batch_mode(records, options.mode)
     write_atomic(out / "grades.csv", grades_csv(submissions, records, mode))
-    write_atomic(out / "summary.md", summary_markdown(records, title, mode, rerun, longer_limits(options)))
+    needed = {key: max(r.regrade.get(key, 0) for r in records) for key in ("timeout", "budget")}
+    write_atomic(out / "summary.md", summary_markdown(records, title, mode, rerun, longer_limits(options, needed)))
     write_atomic(out / "scores.png", scores_png(records, mode))
 
 

@@ -17,7 +17,7 @@ writes on file descriptor 3:
 - ``{"import": ...}``: importing the student's module (ok, or the error);
 - ``{"item": id, "results": [...]}``: one per plan step, as soon as it finishes;
 - ``{"progress": {"epoch": e, "epochs": E}}``: a script run printed the handout's progress line
-  ``[e / E] | ...`` (its first MAX_PROGRESS), so that the grader can show the run and tell a slow
+  ``[e / E] | ...`` (its first PROGRESS_SENT), so that the grader can show the run and tell a slow
   run from a hung one;
 - ``{"done": true}``.
 """
@@ -77,7 +77,7 @@ class Reporter:
 
 
 PROGRESS_LINE = re.compile(r"\[(\d{1,9}) / (\d{1,9})\] \|")  # the handout's "[12 / 60] | Train Loss: ..."
-MAX_PROGRESS = 2000  # progress lines passed on per run: the handout's runs print at most 60
+PROGRESS_SENT = 2000  # progress lines passed on per run (the first ones): the handout's runs print at most 60
 
 
 class Captured(io.TextIOBase):
@@ -107,10 +107,10 @@ class Captured(io.TextIOBase):
 
     def _progress(self, s):
         *lines, self.line = (self.line + s).split("\n")
-        self.line = self.line[-200:]
+        self.line = self.line[:200]  # a line's start is what matches: "[12 / 60] |"
         for line in lines:
             match = PROGRESS_LINE.match(line)
-            if match and self.sent < MAX_PROGRESS:
+            if match and self.sent < PROGRESS_SENT:
                 self.sent += 1
                 self.reporter.send({"progress": {"epoch": int(match[1]), "epochs": int(match[2])}})
 

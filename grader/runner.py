@@ -397,7 +397,7 @@ def execute_child(group, items, files, sandbox, base, data_dir, ctx, *, timeout,
     spec = GROUPS[group]
     limit = timeout if spec.run else min(timeout, 20 * item_timeout)
     left = deadline - time.monotonic() - BUDGET_RESERVE
-    used = budget - left - BUDGET_RESERVE  # by the groups before this one
+    used = budget - left - BUDGET_RESERVE  # seconds since the grade started
     if left < 2:
         problem = f"the grader's time budget of {budget:g} s ran out before this part could start"
         incomplete = Incomplete(
@@ -442,12 +442,19 @@ def execute_child(group, items, files, sandbox, base, data_dir, ctx, *, timeout,
                   else f"the time limit of {limit:g} s")
     if child.over:
         problem = child.over
+    elif child.timed_out and spec.run and still_progressing(child) and time_needed(child) > SLOWEST * limit:
+        problem = (f"it was stopped when {stopped_by}: at the pace it kept it would need about "
+                   f"{time_needed(child):.0f} s, over {SLOWEST:g} times the limit")
+        ctx.flag(", ".join(items), f"{spec.module}.py {problem}; a machine this busy, or a student's code this "
+                                   "slow? Regrade with a longer limit if it is the machine")
     elif child.timed_out and spec.run and still_progressing(child):
         incomplete = machine_time(spec, child, stopped_by, timeout, budget, used, cut_by_budget)
         problem = incomplete.student
-    elif child.timed_out and not spec.run and cut_by_budget:
-        # Each unit item has its own time limit, so only the budget, shared with the groups before
-        # it, can stop a unit group whose items are still finishing: the machine's time.
+    elif child.timed_out and not spec.run and cut_by_budget and \
+            child.stopped - (child.last_report or child.started) < item_timeout:
+        # The budget, shared with the groups before this one, stopped an item that had not yet used
+        # its own time limit: the machine's time. (An item past its limit defeated the limit's
+        # alarm: stuck, and charged as such below.)
         incomplete = Incomplete(
             f"Not graded yet: the grading machine ran out of time while these checks were running, not your code "
             f"(the grader's time budget of {budget:g} s ran out). Course staff will regrade it.",
@@ -509,16 +516,29 @@ def minutes(seconds: float) -> float:
     return 60.0 * math.ceil(seconds / 60)
 
 
+# A run that would need more than this many times its limit, at the pace it kept, is too slow for
+# the grader to call it the machine's fault: 0, and a flag.
+SLOWEST = 5
+
+
+def time_needed(child) -> float:
+    """What a stopped script would have needed, at the pace it kept: its epochs at that pace and a
+    minute for the prediction, the plot and the judgement (twice what it ran, with no epoch yet)."""
+    if not child.progress:
+        return 2 * (child.stopped - child.started) + 60
+    last, epoch, epochs = child.progress[-1]
+    return (last - child.started) / epoch * epochs + 60
+
+
 def machine_time(spec, child, stopped_by, timeout, budget, used, cut_by_budget) -> Incomplete:
     """The script was stopped while still training: what to tell the student and staff, and the limits
-    a regrade needs, from the pace it kept (its epochs to come at that pace, half as much again and a
-    minute for the prediction, the plot and the judgement)."""
+    a regrade needs (what it needs at its pace, half as much again; a budget to fit it)."""
     elapsed = child.stopped - child.started
-    last, epoch, epochs = child.progress[-1] if child.progress else (child.stopped, 0, 0)
-    needed = (last - child.started) / max(epoch, 1) * epochs + 60 if epoch else 2 * elapsed + 60
+    needed = time_needed(child)
     new_timeout = max(timeout, minutes(1.5 * needed))
-    new_budget = max(budget, minutes(used + new_timeout + 2 * BUDGET_RESERVE)) if cut_by_budget else budget
+    new_budget = max(budget, minutes(used + new_timeout + 2 * BUDGET_RESERVE))
     limits = f"--timeout {new_timeout:g}" + (f" --budget {new_budget:g}" if new_budget != budget else "")
+    _, epoch, epochs = child.progress[-1] if child.progress else (None, 0, 0)
     pace = (f"still training at a steady pace (epoch {epoch} of {epochs} after {elapsed:.0f} s)" if epoch else
             f"stopped {elapsed:.0f} s after it started, too soon to show its pace")
     student = (f"Not graded yet: the grading machine ran out of time, not your code. `python {spec.module}.py` was "

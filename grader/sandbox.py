@@ -86,7 +86,7 @@ MAX_FILE_BYTES = 200 * 2**20       # the largest file student code may write
 MAX_PROCESSES = 512                # per grading user (RLIMIT_NPROC): no fork bomb
 MAX_OUTPUT = (4000, 12000)         # bytes of a child's stdout kept: head, tail
 MAX_RESULTS_BYTES = 64 * 2**20     # of one child's results channel
-MAX_PROGRESS = 1000                # progress lines kept per child (the last ones)
+PROGRESS_KEPT = 1000               # progress lines kept per child (the last ones)
 SETUP_SECONDS = 120                # for a child's own set-up (imports, the data), before its time limit starts
 SANDBOX_FAILED = 97                # a child's exit status when its own set-up failed
 
@@ -108,6 +108,7 @@ class ChildResult:
     progress: list = field(default_factory=list)  # (arrival, epoch, epochs) of each progress line, by our clock
     started: float | None = None    # when the student's code began (monotonic), after the child's set-up
     stopped: float | None = None    # when the child ended or was stopped (monotonic)
+    last_report: float | None = None  # when its last item result arrived (monotonic)
 
     @property
     def ready(self) -> bool:
@@ -351,7 +352,7 @@ class Sandbox:
         result = ChildResult(results.messages, output.text(), slot.get("status"), timed_out=not finished,
                              truncated=results.truncated, over=watch.over if watch else None,
                              progress=list(results.progress), started=student_start if results.ready.is_set() else None,
-                             stopped=stopped)
+                             stopped=stopped, last_report=results.last_report)
         if slot.get("dead"):
             raise GraderError("the grader's zygote died while a group was being graded")
         if pid is None:
@@ -501,12 +502,17 @@ class _TailReader(threading.Thread):
 
 class _LineReader(threading.Thread):
     """Drain the results channel: JSON objects, one per line, at most MAX_RESULTS_BYTES in all.
-    Progress messages are kept apart, with the time each arrived (the last MAX_PROGRESS)."""
+
+    Progress messages are kept apart, with the time each arrived (the last PROGRESS_KEPT), and only
+    as a run makes them: each epoch after the last, of the same total. The child shares its process
+    with the student's code, which could write such messages itself; so a repeated or backward line
+    counts for nothing, and ``on_progress`` hears of at most two a second (and the last epoch)."""
 
     def __init__(self, fd, on_progress=None):
         super().__init__(daemon=True)
         self.fd, self.messages, self.truncated = fd, [], False
-        self.progress, self.on_progress = deque(maxlen=MAX_PROGRESS), on_progress
+        self.progress, self.on_progress, self.shown = deque(maxlen=PROGRESS_KEPT), on_progress, 0.0
+        self.last_report = None  # when the last item result arrived
         self.ready = threading.Event()  # the child said it is set up (before any student code)
 
     def run(self):
@@ -533,18 +539,26 @@ class _LineReader(threading.Thread):
             return
         progress = message.get("progress")
         if isinstance(progress, dict):
-            epoch, epochs = progress.get("epoch"), progress.get("epochs")
-            if type(epoch) is int and type(epochs) is int and 0 <= epoch <= epochs:
-                self.progress.append((time.monotonic(), epoch, epochs))
-                if self.on_progress is not None:
-                    try:
-                        self.on_progress(epoch, epochs)
-                    except Exception:  # noqa: BLE001 - showing progress must never stop the draining
-                        self.on_progress = None
+            self._take_progress(progress.get("epoch"), progress.get("epochs"))
             return
         self.messages.append(message)
         if "ready" in message:
             self.ready.set()
+        if "item" in message:
+            self.last_report = time.monotonic()
+
+    def _take_progress(self, epoch, epochs):
+        last_epoch, last_epochs = self.progress[-1][1:] if self.progress else (0, epochs)
+        if type(epoch) is not int or type(epochs) is not int or not last_epoch < epoch <= epochs == last_epochs:
+            return
+        now = time.monotonic()
+        self.progress.append((now, epoch, epochs))
+        if self.on_progress is not None and (now - self.shown >= 0.5 or epoch == epochs):
+            self.shown = now
+            try:
+                self.on_progress(epoch, epochs)
+            except Exception:  # noqa: BLE001 - showing progress must never stop the draining
+                self.on_progress = None
 
 
 # --------------------------------------------------------------------------- framing

@@ -195,7 +195,9 @@ def write_sources(export, dest: Path) -> dict[str, dict[str, Path]]:
             found = collect(folder)
         for name, data in found.files.items():
             path = private_folder(dest / sub.safe_id) / name
-            write_atomic(path, data)
+            # As UTF-8 without a byte-order mark, which copydetect and the side-by-side views read:
+            # a file saved by Notepad (a BOM) or in cp1252 must not stop the class's report.
+            write_atomic(path, data.decode("utf-8-sig", errors="replace"))
             written[name][sub.id] = path
     return written
 

@@ -28,7 +28,6 @@ from .rubric import SUBMISSION_FILES
 MAX_SOURCE_BYTES = 1_000_000
 MAX_ARCHIVE_BYTES = 50 * 2**20
 MAX_ARCHIVE_MEMBERS = 2000
-NEAR = " (near name)"  # ends the source of a file graded under a name it nearly has
 
 
 @dataclass
@@ -36,79 +35,88 @@ class Submission:
     files: dict[str, bytes] = field(default_factory=dict)   # file name -> its bytes
     sources: dict[str, str] = field(default_factory=dict)   # file name -> where it was found
     notes: list[str] = field(default_factory=list)
-    near: dict[str, str] = field(default_factory=dict)      # expected name -> a near-named file found instead
-    accept_near_names: bool = False                         # grade such a file as the expected one
+    near: dict[str, str] = field(default_factory=dict)      # missing name -> where a near-named file was found
 
 
 def near_name(name: str) -> str | None:
     """The expected file ``name`` nearly is (another case, a missing or extra underscore, a ``(1)``
-    copy, a ``.py.txt`` suffix), or None.
+    copy, a ``.py.txt`` or ``.py.py`` suffix), or None.
 
     >>> [near_name(n) for n in ("numpyann.py", "PyTorch_ANN.py", "pytorch_cnn (1).py", "numpy_ann.py.txt")]
     ['numpy_ann.py', 'pytorch_ann.py', 'pytorch_cnn.py', 'numpy_ann.py']
     >>> near_name("numpy_ann.py"), near_name("helpers.py")
     (None, None)
     """
-    key = re.sub(r"\.py\.txt$", ".py", name.lower())
+    key = re.sub(r"\.py\.(txt|py)$", ".py", name.lower())
     key = re.sub(r"\s*\(\d+\)(?=\.py$)", "", key).replace("_", "").replace("-", "").replace(" ", "")
     return next((expected for expected in SUBMISSION_FILES
                  if key == expected.replace("_", "") and name != expected), None)
 
 
-def collect(path, accept_near_names: bool = False) -> Submission:
-    """The submission's files from a directory (searched recursively) or a .zip file."""
+def problem(path) -> str | None:
+    """Why ``path`` cannot be a submission, or None: it must be a folder, or a .zip file that is one
+    (not a link to one: the grader, as root, reads no link)."""
     path = Path(path)
-    found = Submission(accept_near_names=accept_near_names)
-    if path.is_file() and not path.is_symlink() and path.suffix == ".zip":
-        _from_zip(path, found, label=path.name)
-    elif path.is_dir():
-        _from_directory(path, found)
-    else:
-        found.notes.append(f"{path} is neither a directory nor a .zip file")
-    for expected, where in list(found.near.items()):
-        if expected not in found.files:
-            continue  # not graded: the items it costs say so (grader.runner)
-        if found.sources[expected].endswith(NEAR):
-            found.notes.append(f"{where} was graded as {expected} (--accept-near-names)")
-        else:
-            del found.near[expected]  # the right name was there too, and is the one graded
+    if path.is_symlink():
+        return f"the submission {str(path)!r} is a symbolic link; give the folder or .zip it points to"
+    if not path.exists():
+        return f"the submission {str(path)!r} does not exist (expected a folder holding the student's files, or a .zip)"
+    if path.is_dir() or path.is_file() and path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
+        return None
+    return f"the submission {str(path)!r} is neither a folder nor a .zip file"
+
+
+def collect(path, accept_near_names: bool = False) -> Submission:
+    """The submission's files from a directory (searched recursively) or a .zip file: first by their
+    own names everywhere (loose files, then zips inside), then near names for what is still missing."""
+    path = Path(path)
+    found = Submission()
+    if problem(path):
+        found.notes.append(problem(path))
+        return found
+    _search(path, found, lambda name: name if name in SUBMISSION_FILES else None)
+    missing = [name for name in SUBMISSION_FILES if name not in found.files]
+    if missing:
+        near = Submission()  # the same search, for names near a missing one
+        _search(path, near, lambda name: expected if (expected := near_name(name)) in missing else None)
+        found.near = dict(near.sources)
+        if accept_near_names:
+            found.files.update(near.files)
+            found.sources.update(near.sources)
+            found.notes += [f"{where} was graded as {expected} (--accept-near-names)" for expected, where in
+                            near.sources.items()]
     return found
 
 
-def _take_near(found: Submission, name: str, label: str) -> str | None:
-    """The expected name ``name`` stands for, if it is a near name not seen yet; remembered either way."""
-    expected = near_name(name)
-    if expected is None or expected in found.near:
-        return None
-    found.near[expected] = label
-    return expected if found.accept_near_names else None
+def _search(path: Path, found: Submission, match):
+    """Fill ``found`` with the files whose names ``match`` maps to an expected name."""
+    if path.is_dir():
+        _from_directory(path, found, match)
+    else:
+        _from_zip(path, found, path.name, match)
 
 
-def _from_directory(root: Path, found: Submission):
-    candidates: dict[str, list[tuple[bool, int, str]]] = {}  # name -> (a near name?, depth, path)
+def _from_directory(root: Path, found: Submission, match):
+    candidates: dict[str, list[tuple[int, str]]] = {}  # expected name -> (depth, path)
     archives: list[tuple[int, str]] = []
     for directory, dirs, names in os.walk(root, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d != "__MACOSX")
         depth = len(Path(directory).relative_to(root).parts)
-        for name in names:
+        for name in sorted(names):
             full = os.path.join(directory, name)
-            if name in SUBMISSION_FILES:
-                candidates.setdefault(name, []).append((False, depth, full))
+            if expected := match(name):
+                candidates.setdefault(expected, []).append((depth, full))
             elif name.lower().endswith(".zip") and depth <= 2:
                 archives.append((depth, full))
-            elif (expected := _take_near(found, name, os.path.relpath(full, root))) is not None:
-                candidates.setdefault(expected, []).append((True, depth, full))
-    for name in SUBMISSION_FILES:
-        for near, _, full in sorted(candidates.get(name, [])):  # the right name first, then shallowest
+    for name, options in candidates.items():
+        for _, full in sorted(options):  # the shallowest first
             data = _read_regular(full, found, name)
             if data is not None:
                 found.files[name] = data
-                found.sources[name] = os.path.relpath(full, root) + (NEAR if near else "")
+                found.sources[name] = os.path.relpath(full, root)
                 break
     for _, archive in sorted(archives):
-        if all(name in found.files for name in SUBMISSION_FILES):
-            break
-        _from_zip(Path(archive), found, label=os.path.relpath(archive, root))
+        _from_zip(Path(archive), found, os.path.relpath(archive, root), match)
 
 
 def _read_regular(path, found, name) -> bytes | None:
@@ -130,7 +138,7 @@ def _read_regular(path, found, name) -> bytes | None:
         return f.read(MAX_SOURCE_BYTES + 1)[:MAX_SOURCE_BYTES]
 
 
-def _from_zip(path: Path, found: Submission, label: str):
+def _from_zip(path: Path, found: Submission, label: str, match):
     data = _read_archive(path, found, label)
     if data is None:
         return
@@ -147,22 +155,15 @@ def _from_zip(path: Path, found: Submission, label: str):
     wanted = {}
     for member in members:
         parts = member.filename.replace("\\", "/").split("/")
-        name = parts[-1]
-        if "__MACOSX" in parts or member.is_dir():
-            continue
-        near = name not in SUBMISSION_FILES
-        if near:
-            name = _take_near(found, name, f"{label}: {member.filename}")
-            if name is None:
-                continue
-        if name in found.files:
+        name = match(parts[-1])
+        if name is None or name in found.files or "__MACOSX" in parts or member.is_dir():
             continue
         if stat.S_ISLNK(member.external_attr >> 16):
             found.notes.append(f"{label}: {member.filename} is a symbolic link; skipped")
             continue
-        wanted.setdefault(name, []).append((near, len(parts), member.filename, member))
+        wanted.setdefault(name, []).append((len(parts), member.filename, member))
     for name, options in wanted.items():
-        for near, _, _, member in sorted(options, key=lambda o: o[:3]):  # the right name first, then shallowest
+        for _, _, member in sorted(options, key=lambda o: o[:2]):  # the shallowest first
             if member.flag_bits & 0x1:
                 found.notes.append(f"{label}: {member.filename} is encrypted; skipped")
                 continue
@@ -180,7 +181,7 @@ def _from_zip(path: Path, found: Submission, label: str):
                 found.notes.append(f"{label}: {member.filename} is over {MAX_SOURCE_BYTES:,} bytes; skipped")
                 continue
             found.files[name] = content
-            found.sources[name] = f"{label}: {member.filename}" + (NEAR if near else "")
+            found.sources[name] = f"{label}: {member.filename}"
             break
 
 

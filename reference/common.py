@@ -61,9 +61,6 @@ def describe_device(device) -> str:
     return "Using CPU (no CUDA or MPS device found)"
 
 
-# --------------------------------------------------------------------------- protocol
-
-
 # --------------------------------------------------------------------------- the protocol's data
 def preprocess(X, y, layout="flat", return_tensor=False, device=None, num_classes=10):
     """Scale images to [0, 1], reshape them and one-hot the labels.

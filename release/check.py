@@ -3,9 +3,11 @@ solution run do.
 
 1. **Contract.** Each solution file has exactly the contract's classes and methods, with its
    signatures and the skeleton's layout (15, 13 and 2 regions inside the provided code);
-   outside its regions it is the handout line for line, and the handout's regions hold only
-   placeholders; it imports only the course's packages and mentions none of the project's own
-   (``course``, ``reference``, the judgement rule); its main block uses the handout's numbers
+   outside its regions it is the handout line for line (by construction), and that provided
+   code is the pinned one (``course.contract.PROVIDED``: a change to what students receive is
+   deliberate); the handout's regions hold only placeholders; it imports only the course's
+   packages and mentions none of the project's own (``course``, ``reference``, the judgement
+   rule); its main block uses the handout's numbers
    (``course.facts``). ``utils.py``, which ships as it is, offers the skeleton's helpers and
    reads no curves.
 2. **No solution leaks, no drift.** No line of a solution region appears in the handout; the
@@ -42,8 +44,8 @@ import zipfile
 from pathlib import Path
 
 from course import facts
-from course.contract import ALLOWED_IMPORTS, CONTRACT, FILES, REGION, REGIONS
-from course.regions import REGION_START, functions, outside_regions, regions, solution_lines
+from course.contract import ALLOWED_IMPORTS, CONTRACT, FILES, PROVIDED, REGION, REGIONS
+from course.regions import REGION_START, functions, provided_digest, regions, solution_lines
 from grader import cases
 from grader.wire import decode
 
@@ -95,7 +97,7 @@ def contract_problems() -> list[str]:
     for name in FILES:
         text = (ROOT / name).read_text()
         problems += _has_the_contract(name, text)
-        problems += _handout_is_the_solution_outside_the_regions(name, text)
+        problems += _provided_code_is_pinned(name, text)
         problems += _imports(name, text)
         problems += [f"{name}: the solution file mentions {word!r}" for word in PROJECT_WORDS if word in text]
         problems += _main_uses_the_handout_numbers(name, text)
@@ -139,12 +141,16 @@ def _has_the_contract(name, text) -> list[str]:
     return problems
 
 
-def _handout_is_the_solution_outside_the_regions(name, text) -> list[str]:
-    """Outside its regions the handout is the solution, line for line; inside, a placeholder each."""
-    handout = render(name)
+def _provided_code_is_pinned(name, text) -> list[str]:
+    """The provided code (outside the regions, which the handout shares by construction) is the
+    pinned one (``course.contract.PROVIDED``); the handout's regions hold a placeholder each."""
+    handout = render(name, text=text)
     problems = []
-    if outside_regions(handout, name) != outside_regions(text, name):
-        problems.append(f"{name}: outside its regions the handout differs from the solution")
+    digest = provided_digest(text, name)
+    if digest != PROVIDED[name]:
+        problems.append(f"{name}: its provided code (every line outside the regions) is not the pinned one: a change "
+                        f"to what students receive. If it is meant, pin it in course/contract.py: PROVIDED[{name!r}] "
+                        f"= {digest!r}")
     for region in regions(handout, name):
         if len(region.code) != 1 or "raise NotImplementedError" not in region.code[0]:
             problems.append(f"{name}: the handout's region in {region.qualname} holds {region.code!r}, "

@@ -218,8 +218,8 @@ def test_progress_lines_without_a_terminal(batch):
     lines = progress.strip().splitlines()
     assert lines[0] == "5 submissions: 5 to grade, 2 at a time"
     assert [line.split(" graded")[0] for line in lines[1:]] == [f"{n}/5" for n in range(1, 6)]
-    assert all("ETA" in line and "failure" in line for line in lines[1:])
-    assert "1 failure; 100004: timed out" in progress
+    assert all("ETA" in line and "to look at" in line for line in lines[1:])
+    assert "1 to look at; 100004: timed out" in progress
 
 
 def test_a_rerun_skips_what_was_graded(batch, sandbox):
@@ -334,22 +334,27 @@ def test_a_regrade_is_named_and_graded_again_with_longer_limits(tmp_path, monkey
                               timed_out=slow and item.id == stopped, incomplete=slow and item.id == stopped)
                    for item in ITEMS]
         flagged = "flagged" in (Path(folder) / "numpy_ann.py").read_text()
-        return GradeReport(results, 0.0, fast=False, flags=[flag] if flagged else [])
+        return GradeReport(results, 0.0, fast=False, flags=[flag] if flagged else [],
+                           regrade={"timeout": 1800.0, "budget": 2400.0} if slow else {})
 
     monkeypatch.setattr("grader.batch.grade", fake_grade)
     out = tmp_path / "out"
     first = run_batch(export, out, Options(), sandbox=NO_SANDBOX, progress_stream=io.StringIO())
     rows = read_csv(out / "grades.csv")
     assert [rows[i]["status"] for i in ("100001", "100002")] == [REGRADE, GRADED] and len(first.graded) == 2
-    longer = f"--timeout {2 * Options().timeout:g}"
+    longer = "--timeout 1800"  # the limits the grade found the run needs, over doubling the defaults
     assert f"regrade {stopped} with longer limits" in rows["100001"]["message"] and longer in rows["100001"]["message"]
+    assert "--budget 2400" in rows["100001"]["message"]
     assert rows["100002"]["flags"] == flag and rows["100001"]["flags"] == ""
     summary = (out / "summary.md").read_text()
     assert f"2 submissions (1 {REGRADE}, 1 {GRADED})" in summary
     assert f"| 100001 | {REGRADE} | " in summary.split("## Needs attention")[1]
-    assert f"python -m grader.batch {export} --out {out} {longer}" in summary
-    # its results file is kept, but not taken as final: the next run grades it again
+    assert f"python -m grader.batch {export} --out {out} {longer}" in summary and "--budget 2400" in summary
+    # its results file is kept, but not taken as final: the next run grades it again; not a --fast
+    # one, which would skip the very runs that need the time and call the row final
     assert json.loads((out / "results" / "100001.json").read_text())["extra_data"]["batch"]["status"] == REGRADE
+    fast = run_batch(export, out, Options(fast=True), sandbox=NO_SANDBOX, progress_stream=io.StringIO())
+    assert fast.graded == [] and read_csv(out / "grades.csv")["100001"]["status"] == REGRADE
     again = run_batch(export, out, Options(timeout=2 * Options().timeout), sandbox=NO_SANDBOX,
                       progress_stream=io.StringIO())
     assert again.graded == ["100001"] and again.skipped == ["100002"]

@@ -16,6 +16,7 @@ import csv
 import io
 import re
 import stat
+from pathlib import Path
 
 import pytest
 from copydetect import compare_files
@@ -376,6 +377,17 @@ def test_a_class_of_two_is_flagged_and_its_outputs_are_owner_only(tmp_path):
                                             "sources/100002/numpy_ann.py", "boilerplate/numpy_ann.py"}
     assert {path: mode for path, mode in modes.items()
             if mode != (0o700 if (out / path).is_dir() else 0o600)} == {}
+
+
+def test_a_file_saved_with_a_byte_order_mark_or_in_cp1252_does_not_stop_the_report(tmp_path):
+    """Notepad's UTF-8 (a BOM) and Windows' cp1252: the report runs, and the copy is still flagged."""
+    export = class_export(tmp_path, ("chen", "chen_copy", "ada"))
+    files = sorted(Path(export).rglob("numpy_ann.py"))
+    files[0].write_bytes(b"\xef\xbb\xbf" + files[0].read_bytes())
+    files[2].write_bytes(("# caf\u00e9\n" + files[2].read_text()).encode("cp1252"))
+    out = tmp_path / "out"
+    run(export, out, "--show", 0)
+    assert "near-identical" in {r["why"] for r in read_csv(out / "similarity.csv") if r["file"] == "numpy_ann.py"}
 
 
 # --------------------------------------------------------------------------- the side-by-side view

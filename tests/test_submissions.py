@@ -100,9 +100,8 @@ def test_fast_grade_matches_expectations(name, fast_reports):
 
 @pytest.mark.slow
 def test_complete_submission_scores_42_in_a_full_grade(complete_full):
-    """docs/grading.md's ``python -m grader tests/submissions/complete --results /tmp/results.json``, in
-    process: full marks on every item; the CNN's run (the skeleton's own recipe, the solution's)
-    ends within one standard error of its threshold at worst, which earns full marks."""
+    """Full marks on every item; the CNN's run (the skeleton's own recipe, the solution's) ends
+    within one standard error of its threshold at worst, which earns full marks."""
     files, report = complete_full
     failed = {r.item.id: (r.score, r.output) for r in report.results if r.score != r.max_score}
     assert not failed, failed

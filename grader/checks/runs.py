@@ -154,7 +154,7 @@ def predicted_labels(report, key, required=True):
         raise Fail(f"predicting the test images with your trained model raised {error}")
     try:
         scores = np.asarray(decode(report.get(key)), dtype=float)
-    except (ValueError, TypeError, RecursionError):
+    except (ValueError, TypeError, RecursionError, ArithmeticError):
         if not required:
             return None
         raise Fail(f"your model's predictions for the test images could not be read "
@@ -235,7 +235,7 @@ def judge_answer(ctx, answer, raw_metrics):
     try:
         accepted = accepted_judgements(metrics, n_train=sizes["train"], n_val=sizes["val"])
         m = {k: [float(v) for v in np.ravel(np.asarray(metrics[k], dtype=float))] for k in keys}
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ArithmeticError) as exc:  # whatever curves a student's code recorded
         raise Fail(f"your answer is {answer!r}, but your run's curves (train_val_metrics) could not be read: "
                    f"{short(str(exc), 200)}") from None
     facts = (f"final train accuracy {m['train_accs'][-1]:.3f}, validation accuracy {m['val_accs'][-1]:.3f}, "
@@ -249,8 +249,6 @@ def judge_answer(ctx, answer, raw_metrics):
         reading = f"the rule ({JUDGEMENT_RULE}) reads them as {accepted[0]!r}, clear of its boundaries' noise"
     return [Part(1, "report_my_judgement() matches your run's curves", answer in accepted,
                  f"your answer is {answer!r}; your run's curves: {facts}; {reading}")]
-
-
 
 
 def word(value) -> str:
