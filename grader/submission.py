@@ -116,6 +116,8 @@ def _from_directory(root: Path, found: Submission, match):
                 found.sources[name] = os.path.relpath(full, root)
                 break
     for _, archive in sorted(archives):
+        if all(name in found.files for name in SUBMISSION_FILES):
+            break  # nothing left to look for in zips
         _from_zip(Path(archive), found, os.path.relpath(archive, root), match)
 
 

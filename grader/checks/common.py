@@ -145,7 +145,7 @@ def op(name, *args, label=None, calls=None):
 
 # --------------------------------------------------------------------------- reading results
 # The handout's signatures, "Class.method" -> "(self, ...)": the grader fills this from
-# release/contract.py, the handout's public tests from their data. A call that fails for its
+# course/contract.py, the handout's public tests from their data. A call that fails for its
 # arguments then names the signature the handout expects.
 SIGNATURES: dict = {}
 ARGUMENT_ERROR = re.compile(r"got multiple values for argument|missing \d+ required (positional|keyword-only) "
