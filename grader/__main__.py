@@ -40,9 +40,8 @@ def main(argv=None) -> int:
                         help="skip the real-data runs (their accuracy items score 0 and say so; the "
                              "judgements only check that the answer is one of the three words)")
     add_grading_options(parser, budget_help="time limit in seconds for the whole grade; what cannot run in time "
-                                            "is reported as incomplete (default: %(default)s, under Gradescope's "
-                                            "default 10-minute limit; a full grade takes about 3 minutes on an idle "
-                                            "2-core CPU)")
+                                            "is reported as incomplete (default: %(default)s, about 3x a full grade "
+                                            "on an idle 2-core CPU)")
     parser.add_argument("--jobs", type=int, default=1, help="groups graded at once (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr while grading")
     args = parser.parse_args(argv)

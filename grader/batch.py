@@ -66,7 +66,16 @@ from .export import ExportedSubmission, ExportError, as_number, open_export
 from .limits import DEFAULT_DISK, DEFAULT_MEMORY, memory_warning
 from .report import clean, results_json, write_atomic
 from .rubric import GROUPS, ITEMS, SCRIPT_ITEMS
-from .runner import DEFAULT_DATA, GradeReport, ItemResult, add_grading_options, grade
+from .runner import (
+    DEFAULT_BUDGET,
+    DEFAULT_DATA,
+    DEFAULT_ITEM_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    GradeReport,
+    ItemResult,
+    add_grading_options,
+    grade,
+)
 from .sandbox import SETUP_SECONDS, GraderError, Sandbox, exposure, grading_users
 
 RUN_ITEMS = tuple(item for item in ITEMS if GROUPS[item.group].run)
@@ -95,9 +104,9 @@ class Options:
     """How each submission is graded (``python -m grader.batch --help``)."""
     fast: bool = False
     reuse_runs: bool = False
-    timeout: float = 600.0
-    item_timeout: float = 30.0
-    budget: float = 540.0
+    timeout: float = DEFAULT_TIMEOUT
+    item_timeout: float = DEFAULT_ITEM_TIMEOUT
+    budget: float = DEFAULT_BUDGET
     data_dir: str | None = None
     user: str | None = None           # one name, or several separated by commas: one per --jobs slot
     hidden_visibility: str = "after_published"
