@@ -32,6 +32,16 @@ def numpy_toy_data(n=30, d=6, k=3, seed=0):
     return X, Y
 
 
+def torch_toy_data(n=40, d=6, k=3, seed=0):
+    """The same kind of problem for the PyTorch models: ``(X, y, Y)`` with labels and their one-hot rows."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    y = (X @ torch.randn(d, k, generator=g)).argmax(dim=1)
+    return X, y, torch.nn.functional.one_hot(y, k).float()
+
+
 def numpy_weights(model):
     """A copy of a NumpyANN's four parameters."""
     return {p: getattr(model, p).copy() for p in NUMPY_PARAMS}

@@ -8,18 +8,12 @@ import re
 
 import pytest
 import torch
-from helpers import LINE, modes, same_state, script_run, state
+from helpers import LINE, modes, same_state, script_run, state, torch_toy_data
 from torch import nn
 
 from pytorch_ann import PyTorchANN
 
-
-def toy_data(n=40, d=6, k=3, seed=0):
-    """A small learnable problem: the class is the argmax of a fixed projection."""
-    g = torch.Generator().manual_seed(seed)
-    X = torch.randn(n, d, generator=g)
-    y = (X @ torch.randn(d, k, generator=g)).argmax(dim=1)
-    return X, y, nn.functional.one_hot(y, k).float()
+toy_data = torch_toy_data
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -5,20 +5,13 @@ import re
 
 import pytest
 import torch
-from helpers import modes, same_state, state
-from torch import nn
+from helpers import modes, same_state, state, torch_toy_data
 
 import pytorch_ann
 from course.facts import Split
 from reference.pytorch_ann import PyTorchANN, settings, train_by_epoch
 
-
-def toy_data(n=40, d=6, k=3, seed=0):
-    """A small learnable problem: the class is the argmax of a fixed projection."""
-    g = torch.Generator().manual_seed(seed)
-    X = torch.randn(n, d, generator=g)
-    y = (X @ torch.randn(d, k, generator=g)).argmax(dim=1)
-    return X, y, nn.functional.one_hot(y, k).float()
+toy_data = torch_toy_data
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
