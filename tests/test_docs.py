@@ -24,7 +24,7 @@ RUN = {  # command -> seconds it may take (over a few: the test is slow)
     "python -m grader --help": 60,
     "python -m grader.batch --help": 60,
     "python -m reference pytorch_ann --help": 60,
-    "python -m reference numpy_ann --epochs 20 --quiet": 300,
+    "python -m reference numpy_ann --epochs 50 --lr 0.1 --quiet": 300,
     "python -m ruff check .": 120,
     "python tests/test_layout.py": 60,
     "python -m pytest tests/test_theory.py -v": 300,

@@ -93,11 +93,12 @@ def test_the_regrade_limits_come_from_the_pace_kept():
 STEADY = '''
 if __name__ == "__main__":
     import time
-    for epoch in range(1, 10001):
-        print(f"[{epoch} / 10000] | Train Loss: 1.00000 | Train Accuracy: 0.10000 | Val Loss: 1.00000 | "
+    for epoch in range(1, 201):
+        print(f"[{epoch} / 200] | Train Loss: 1.00000 | Train Accuracy: 0.10000 | Val Loss: 1.00000 | "
               f"Val Accuracy: 0.10000", flush=True)
         time.sleep(0.1)
 '''
+CRAWLING = STEADY.replace("201", "10001").replace("/ 200]", "/ 10000]")  # about 1,000 s of epochs
 STUCK = '''
 if __name__ == "__main__":
     import time
@@ -109,12 +110,15 @@ if __name__ == "__main__":
 '''
 
 
-@pytest.mark.slow  # two script runs stopped by an 8 s limit
-def test_a_limit_stopping_a_steady_script_marks_the_grade_incomplete_and_a_stuck_one_scores_zero(
+@pytest.mark.slow  # three script runs stopped by an 8 s limit
+def test_a_limit_stopping_a_steady_script_marks_the_grade_incomplete_and_a_crawling_or_stuck_one_scores_zero(
         tmp_path, sandbox, monkeypatch):
     monkeypatch.setattr(runner, "STALL_SECONDS", 4.0)  # 8 s limits: a stall of 4 s is a hang here
+    # time_needed adds a minute for the prediction and the plot, over 5 times an 8 s limit on its own;
+    # the steady script needs about 20 s of epochs and that minute: well within 20 times the limit.
+    monkeypatch.setattr(runner, "SLOWEST", 20)
     reports = {}
-    for name, main in (("steady", STEADY), ("stuck", STUCK)):
+    for name, main in (("steady", STEADY), ("crawling", CRAWLING), ("stuck", STUCK)):
         folder = filled_handout(tmp_path / name, files=("numpy_ann.py",))
         source = (folder / "numpy_ann.py").read_text()
         (folder / "numpy_ann.py").write_text(source[:source.index('if __name__ == "__main__":')] + main)
@@ -126,6 +130,10 @@ def test_a_limit_stopping_a_steady_script_marks_the_grade_incomplete_and_a_stuck
                reports["steady"].flags)
     assert reports["steady"].regrade["timeout"] > 8
     assert "INCOMPLETE: 1.10 not graded" in table(reports["steady"])
+    crawling = {r.item.id: r for r in reports["crawling"].results}["1.10"]  # over 20 times the limit: 0, flagged
+    assert not crawling.incomplete and crawling.score == 0 and not reports["crawling"].incomplete
+    assert "over 20 times the limit" in crawling.output
+    assert any("a machine this busy, or a student's code this slow?" in f for f in reports["crawling"].flags)
     stuck = {r.item.id: r for r in reports["stuck"].results}["1.10"]
     assert not stuck.incomplete and stuck.score == 0 and not reports["stuck"].incomplete
     assert "it looks stuck, not slow" in stuck.output and "the last was epoch 2 of 250" in stuck.output
