@@ -20,19 +20,15 @@ from helpers import ROOT
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 RUN = {  # command -> seconds it may take (over a few: the test is slow)
-    "python numpy_ann.py": 300,
     "python -m grader --help": 60,
     "python -m grader.batch --help": 60,
     "python -m reference pytorch_ann --help": 60,
     "python -m reference numpy_ann --epochs 50 --lr 0.1 --quiet": 300,
     "python -m ruff check .": 120,
     "python tests/test_layout.py": 60,
-    "python -m pytest tests/test_theory.py -v": 300,
     "grader/gradescope/build_zip.sh dist/autograder.zip": 120,
     "grader/gradescope/build_zip.sh --budget 1080 dist/autograder.zip": 120,
     "python -m grader tests/submissions/complete --fast --results /tmp/results.json": 600,
-    "python -m grader.batch samples/assignment_123_export --out /tmp/grades --fast": 600,
-    "python -m grader.similarity samples/assignment_123_export --out /tmp/similarity": 300,
     "python -m grader.similarity samples/assignment_123_export --out /tmp/similarity --show 5": 300,
 }
 QUICK = {"python -m grader --help", "python -m grader.batch --help", "python -m reference pytorch_ann --help",
@@ -42,11 +38,16 @@ CLAIMED = {  # command -> the file that runs it (its source holds the command)
     "python -m venv .venv && source .venv/bin/activate": ".ci/run",
     "python -m pip install -r requirements.txt": ".ci/run",
     "python -m pytest": ".ci/run",
-    "python -m release build && python -m release check --fast": "tests/test_release.py",
-    "python -m release build": "tests/test_release.py",
-    "python -m release check --fast": "tests/test_release.py",
+    "python -m release build && python -m release check --fast": "tests/conftest.py",
+    "python -m release build": "tests/conftest.py",
+    "python -m release check --fast": "tests/conftest.py",
+    "python -m grader.batch samples/assignment_123_export --out /tmp/grades --fast": "tests/test_samples.py",
+    "python -m grader.similarity samples/assignment_123_export --out /tmp/similarity": "tests/test_samples.py",
 }
 NOT_RUN = {
+    "python numpy_ann.py": "the solution's full grade runs it as the grader does, beside utils.py and the data "
+                           "(tests/test_numpy_ann.py reads that run), and release check runs it in the bare handout",
+    "python -m pytest tests/test_theory.py -v": "the suite runs tests/test_theory.py itself",
     "python -m pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt":
         "PyTorch's index is out of CI's reach; grader/gradescope/setup.sh installs from the same index "
         "(test_the_cpu_install_is_setup_shs)",

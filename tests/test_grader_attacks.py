@@ -510,11 +510,30 @@ def test_python_the_user_cannot_run_is_refused(tmp_path, grading_user):
     assert "a virtual environment under /opt" in line and "a system Python whose packages are installed for all" in line
 
 
-def run_autograder(tmp_path, submission_files=(), **env_overrides):
+SHORT_RUN = '''
+_train = NumpyANN.train
+
+
+def _ten_epochs_at_most(self, X_train, y_train, X_val, y_val, epochs, batch_size):
+    return _train(self, X_train, y_train, X_val, y_val, min(epochs, 10), batch_size)
+
+
+NumpyANN.train = _ten_epochs_at_most  # the handout's 250-epoch run in 10: seconds, not minutes
+
+
+'''
+
+
+def run_autograder(tmp_path, submission_files=(), short_run=False, **env_overrides):
+    """Gradescope's run_autograder on the filled handout's ``submission_files``; ``short_run``
+    trains numpy_ann.py's run for 10 epochs (a test of who grades, not of the run's accuracy)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "source").symlink_to(ROOT)
     (tmp_path / "submission").mkdir()
     filled_handout(tmp_path / "submission", submission_files)
+    if short_run:
+        path, main = tmp_path / "submission" / "numpy_ann.py", 'if __name__ == "__main__":'
+        path.write_text(path.read_text().replace(main, SHORT_RUN + main))
     env = dict(os.environ, AUTOGRADER_ROOT=str(tmp_path), AUTOGRADER_PYTHON=sys.executable, GRADER_BUDGET="300")
     env.update(env_overrides)
     return subprocess.run(["bash", str(ROOT / "grader" / "gradescope" / "run_autograder")], env=env,
@@ -523,11 +542,13 @@ def run_autograder(tmp_path, submission_files=(), **env_overrides):
 
 @pytest.mark.slow  # starts its own sandbox as a throwaway user: seconds
 def test_run_autograder_grades_as_the_user(tmp_path, grading_user):
-    done = run_autograder(tmp_path, ["numpy_ann.py"], AUTOGRADER_USER=grading_user)
+    done = run_autograder(tmp_path, ["numpy_ann.py"], short_run=True, AUTOGRADER_USER=grading_user)
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads((tmp_path / "results" / "results.json").read_text())
     assert_valid_results(data)
     assert data["tests"][0]["score"] == 3  # 1.1 graded, as the throwaway user
+    assert "epoch 10 / 10" in done.stderr  # and the script's run, as that user too
+    print(done.stdout, done.stderr)
 
 
 @pytest.mark.slow  # starts its own sandbox as a throwaway user: seconds

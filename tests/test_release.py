@@ -7,7 +7,6 @@ session: the CNN's 60 full-batch epochs most of it).
 """
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -196,19 +195,16 @@ def test_the_bare_numpy_file_imports_quietly_and_reports_failing_doctests(tmp_pa
 
 
 @pytest.mark.slow
-def test_release_check_proves_the_handout():
-    """README's ``python -m release build && python -m release check --fast``, as a TA runs it: every
-    proof but the real-data runs: the contract, no leaks, the bare handout graded 0, the solution
-    36/36 (the script items skipped), the public tests' parity with the grader, the zip on a fresh
-    venv.
+def test_release_check_proves_the_handout(release_check_run):
+    """README's ``python -m release build && python -m release check --fast``, as a TA runs it
+    (started with the session, tests/conftest.py): every proof but the real-data runs: the
+    contract, no leaks, the bare handout graded 0, the solution 36/36 (the script items skipped),
+    the public tests' parity with the grader, the zip on a fresh venv.
 
     The full check (``python -m release check``, before a release) adds the solution's three
     real-data runs; the suite grades those in the solution's full grade below, started with the
     session, so that it stays under 10 minutes on 2 cores."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PATH"] = f"{os.path.dirname(sys.executable)}:{env.get('PATH', '/usr/bin:/bin')}"
-    done = subprocess.run(["bash", "-c", "python -m release build && python -m release check --fast"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=1200, env=env)
+    done = release_check_run
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     lines = done.stdout.splitlines()
     print(done.stdout)

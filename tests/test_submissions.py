@@ -110,14 +110,34 @@ def test_complete_submission_scores_42_in_a_full_grade(complete_full):
     assert "'generalizing'" in judgement and "accepted" in judgement  # the skeleton's borderline CNN run
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", [n for n in NAMES if "base" in EXPECTED[n]])
-def test_variant_full_grade_matches_expectations(name, complete_full, tmp_path, sandbox):
-    files = files_of(name, tmp_path / name)
-    entry = EXPECTED[name]
-    changed = {e["file"][:-3] for e in entry.get("edits", [])}
+def variant_groups(name) -> tuple[list[str], list[str]]:
+    """The groups a variant's full grade grades (those of the files it changes), and the run groups
+    among them it does not run itself (not in its ``full_runs``): those reuse the complete one's."""
+    changed = {e["file"][:-3] for e in EXPECTED[name].get("edits", [])}
     groups = [g for g, spec in GROUPS.items() if spec.module in changed]
-    reuse = {g: complete_full[1].runs[g] for g in groups if GROUPS[g].run and g not in entry["full_runs"]}
+    return groups, [g for g in groups if GROUPS[g].run and g not in EXPECTED[name]["full_runs"]]
+
+
+VARIANTS = [n for n in NAMES if "base" in EXPECTED[n]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in VARIANTS if not variant_groups(n)[1]])
+def test_variant_full_grade_matches_expectations(name, tmp_path, sandbox):
+    """A variant that runs every script it changes: it needs nothing of the complete one's grade."""
+    check_variant(name, tmp_path, sandbox, complete_full=None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in VARIANTS if variant_groups(n)[1]])
+def test_variant_reusing_the_complete_runs_matches_expectations(name, complete_full, tmp_path, sandbox):
+    check_variant(name, tmp_path, sandbox, complete_full)
+
+
+def check_variant(name, tmp_path, sandbox, complete_full):
+    files = files_of(name, tmp_path / name)
+    groups, reused = variant_groups(name)
+    reuse = {g: complete_full[1].runs[g] for g in reused}
     report = grade(tmp_path / name, groups=groups, reuse_runs=reuse, budget=900, sandbox=sandbox)
     want = expected_scores(name, files, fast=False)
     got = {r.item.id: r.score for r in report.results}
