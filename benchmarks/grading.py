@@ -1,11 +1,12 @@
 """The numbers behind the grader's time limits and the CNN's threshold band; writes its section of
 BENCHMARKS.md (between its marks).
 
-    python -m benchmarks.grading                 # both parts: about 30 minutes on 2 cores
-    python -m benchmarks.grading --skip-configs  # the grade's times only: 3 minutes
+    python -m benchmarks.grading                 # all three parts: about 40 minutes on 2 cores
+    python -m benchmarks.grading --skip-configs  # the grade's times only (the last configurations kept): 13 minutes
 
 1. **The grader's time.** The solution files graded in full: how long each group takes (the unit
-   groups, the three scripts), against ``--item-timeout``, ``--timeout`` and ``--budget``.
+   groups, the three scripts), against ``--item-timeout``, ``--timeout`` and ``--budget``; then
+   again beside one CPU-bound process per core (``--busy``), as on a shared machine.
 2. **The CNN's threshold.** ``python pytorch_cnn.py`` (the skeleton's provided recipe: 60
    full-batch Adam steps) beside the students' utils.py, under 1 and 2 threads and two of ATen's
    CPU kernels (this CPU's best, and ``default``, the plain C++ ones), and the corpus's complete
@@ -32,6 +33,7 @@ from grader.runner import DEFAULT_BUDGET, DEFAULT_ITEM_TIMEOUT, DEFAULT_TIMEOUT 
 
 BEGIN, END = "<!-- benchmarks.grading: begin -->", "<!-- benchmarks.grading: end -->"
 CONFIGS = [(2, None), (1, None), (2, "default"), (1, "default")]  # (threads, ATEN_CPU_CAPABILITY)
+CONFIGS_TITLE = "**The CNN's threshold.**"
 GRADESCOPE_BUDGET = 540  # grader/gradescope/build_zip.sh's default
 
 
@@ -39,8 +41,19 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def grade_times() -> dict:
-    """Each group's seconds in a full grade of the solution files (from the grade's own progress)."""
+def grade_times(busy: int = 0) -> dict:
+    """Each group's seconds in a full grade of the solution files (from the grade's own progress),
+    with ``busy`` CPU-bound processes running beside it."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
+    try:
+        return _grade_times()
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
+
+def _grade_times() -> dict:
     from grader.runner import grade
 
     with tempfile.TemporaryDirectory() as folder:
@@ -107,7 +120,7 @@ def machine() -> str:
             f"torch {torch.__version__}, ATen's best CPU kernels here: {torch.backends.cpu.get_cpu_capability()}")
 
 
-def section(times, configs, seconds) -> str:
+def section(times, busy, configs, seconds) -> str:
     L = [BEGIN, "## The grader's limits and the CNN's threshold", "",
          f"Measured by `python -m benchmarks.grading` on {time.strftime('%Y-%m-%d')}, on {machine()}. "
          f"Total run time {seconds / 60:.1f} min.", ""]
@@ -126,10 +139,20 @@ def section(times, configs, seconds) -> str:
               f"{DEFAULT_BUDGET / times['total']:.1f}x |",
               f"| the whole grade, on Gradescope | {times['total']:.0f} | {GRADESCOPE_BUDGET} (`build_zip.sh` "
               f"default, under Gradescope's default 10 minutes) | {GRADESCOPE_BUDGET / times['total']:.1f}x |", ""]
+    if busy:
+        groups, n = busy["groups"], busy["busy"]
+        each = ", one per core" if n == os.cpu_count() else ""
+        L += [f"**The same grade on a busy machine**, beside {n} CPU-bound process{'es' * (n != 1)} "
+              f"(`python -c \"while True: pass\"`{each}): {busy['score']:g} / 42 in {busy['total']:.0f} s "
+              f"({busy['total'] / times['total']:.1f}x the idle grade, {DEFAULT_BUDGET / busy['total']:.1f}x under "
+              "`--budget`). Each script's run: "
+              + "; ".join(f"{name.removeprefix('python ')} {s:.0f} s" for name, s in groups.items()
+                          if name.startswith("python ")) + ".", ""]
     if configs:
         t = THRESHOLDS["pytorch_cnn"]
-        L += [f"**The CNN's threshold.** `python pytorch_cnn.py` beside the students' utils.py: the skeleton's recipe, "
-              "which students do not write. Its test accuracy on the 200 handout images against the threshold "
+        L += [f"{CONFIGS_TITLE} Measured on {time.strftime('%Y-%m-%d')}. `python pytorch_cnn.py` beside the "
+              "students' utils.py: the skeleton's recipe, which students do not write. Its test accuracy on the 200 "
+              "handout images against the threshold "
               f"{t} and the pass mark one standard error below it, {PASS_MARKS['pytorch_cnn']:.4f} "
               f"(`sqrt(0.85 x 0.15 / 200)` = {NOISE['pytorch_cnn']:.4f}).", "",
               "| files | threads | ATen kernels | test accuracy | ≥ 0.85 | within the band | seconds |",
@@ -145,15 +168,22 @@ def section(times, configs, seconds) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-configs", action="store_true", help="leave out the CNN's runs under configurations")
+    parser.add_argument("--busy", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="CPU-bound processes beside the second grade (default: one per core; 0: no busy grade)")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     args = parser.parse_args(argv)
     started = time.monotonic()
     times = grade_times()
     log(f"grade: {times}")
+    busy = dict(grade_times(args.busy), busy=args.busy) if args.busy > 0 else None
+    log(f"busy grade: {busy}")
     configs = None if args.skip_configs else cnn_configs()
-    text = section(times, configs, time.monotonic() - started)
+    text = section(times, busy, configs, time.monotonic() - started)
     out = Path(args.out)
     old = out.read_text() if out.exists() else ""
+    if configs is None and CONFIGS_TITLE in old:  # keep the last measured configurations, with their own date
+        kept = old[old.index(CONFIGS_TITLE):old.index(END)].rstrip()
+        text = text.replace(END, f"{kept}\n\n{END}")
     if BEGIN in old and END in old:
         new = old[:old.index(BEGIN)] + text + old[old.index(END) + len(END):]
     else:

@@ -39,9 +39,10 @@ STUDENT_UTILS = ROOT / "utils.py"  # the students' utils.py, put beside student 
 DEFAULT_DATA = ROOT / "data" / "FashionMNIST" / "raw"
 BUDGET_RESERVE = 5.0          # seconds kept back from the budget to judge and write the results
 # The default limits, from the solution's full grade on an idle 2-core CPU (BENCHMARKS.md, "The
-# grader's limits"): 279 s in all, the CNN's run 241 s, every unit group a second or less. So a
-# script run gets 600 s (2.5x the CNN's), a unit item 30 s (30x a whole group) and the grade 900 s
-# (3.2x). On Gradescope, run_autograder passes the zip's own budget (build_zip.sh --budget).
+# grader's limits"): 288 s in all, the CNN's run 251 s, every unit group a second or less. So a
+# script run gets 600 s (2.4x the CNN's), a unit item 30 s (30x a whole group) and the grade 900 s
+# (3.1x; beside two CPU-bound processes the grade took 463 s). On Gradescope, run_autograder
+# passes the zip's own budget (build_zip.sh --budget).
 DEFAULT_TIMEOUT, DEFAULT_ITEM_TIMEOUT, DEFAULT_BUDGET = 600.0, 30.0, 900.0
 HANDOUT_TOLERANCE = 1e-5      # how far a script's training images may be from the handout's (float32 vs 64)
 
