@@ -33,13 +33,32 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+SHARED = {}  # "sandbox": the session's Sandbox, started in a thread when collection ends
+
+
 @pytest.fixture(scope="session")
 def sandbox():
-    """One grader sandbox (its zygote imports torch once) shared by the grader tests."""
+    """One grader sandbox (its zygote imports torch once: seconds) shared by the grader tests;
+    its start began when collection ended, beside the tests that need none."""
     from grader.sandbox import Sandbox
 
-    with Sandbox() as box:
+    with SHARED.get("sandbox") or Sandbox() as box:  # waits for that start, or starts (and reports) it
         yield box
+
+
+def start_the_shared_sandbox(session):
+    from grader.sandbox import Sandbox
+
+    if any("sandbox" in getattr(item, "fixturenames", ()) for item in session.items):
+        box = SHARED["sandbox"] = Sandbox()
+
+        def start():
+            try:
+                box.start()
+            except Exception:  # noqa: BLE001 - the fixture's own start() raises it where a test sees it
+                pass
+
+        threading.Thread(target=start, daemon=True, name="pytest-sandbox-start").start()
 
 
 # --------------------------------------------------------------------------- started at once
@@ -84,9 +103,14 @@ def release_check(directory):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """The tests that read the full grades run last, in their order: every other test runs first,
-    beside the grades, instead of waiting for them halfway through."""
-    items.sort(key=lambda item: bool(set(FULL_GRADES) & set(getattr(item, "fixturenames", ()))))
+    """The tests that read the full grades run last, and those that use the shared sandbox just
+    before them, each in their order: the others run first, while the sandbox starts and the
+    grades run beside them, instead of the suite waiting for either."""
+    def waits_for(item):
+        names = set(getattr(item, "fixturenames", ()))
+        return bool(set(FULL_GRADES) & names), "sandbox" in names
+
+    items.sort(key=waits_for)
 
 
 def pytest_collection_finish(session):
@@ -100,6 +124,7 @@ def pytest_collection_finish(session):
     CNN under 1 and 2 threads."""
     if session.config.option.collectonly:
         return
+    start_the_shared_sandbox(session)
     if any("release_check_run" in getattr(item, "fixturenames", ()) for item in session.items):
         COMMANDS.add("release_check", release_check)  # a minute and a half of mostly one core, from the start
         COMMANDS.start()

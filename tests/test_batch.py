@@ -108,6 +108,7 @@ def batch(tmp_path_factory, sandbox):
     return export, base / "out", result, stream.getvalue()
 
 
+@pytest.mark.slow  # the batch fixture grades five submissions: about 10 s
 def test_csv_has_a_row_per_submission_with_metadata(batch):
     export, out, _, _ = batch
     rows = read_csv(out / "grades.csv")
@@ -124,6 +125,7 @@ def test_csv_has_a_row_per_submission_with_metadata(batch):
     assert "difference" not in rows["100001"]
 
 
+@pytest.mark.slow  # the batch fixture grades five submissions: about 10 s
 def test_csv_totals_equal_the_item_sums_out_of_the_graded_items(batch):
     """--fast: the items it skips have no column, and max is what the others are worth."""
     _, out, _, _ = batch
@@ -135,6 +137,7 @@ def test_csv_totals_equal_the_item_sums_out_of_the_graded_items(batch):
         assert all(0 <= score <= POINTS[i] for i, score in scores.items()), sub_id
 
 
+@pytest.mark.slow  # the batch fixture grades five submissions: about 10 s
 def test_scores_are_the_graders(batch):
     """The rows hold what grading each submission alone gives: the corpus' declared scores, and
     the seeded bug losing its item."""
@@ -149,12 +152,14 @@ def test_scores_are_the_graders(batch):
     assert rows["100001"]["status"] == rows["100002"]["status"] == rows["100003"]["status"] == GRADED
 
 
+@pytest.mark.slow  # the batch fixture grades five submissions: about 10 s
 def test_same_submission_same_scores(batch):
     _, out, _, _ = batch
     rows = read_csv(out / "grades.csv")
     assert item_scores(rows["100001"]) == item_scores(rows["100005"])
 
 
+@pytest.mark.slow  # the batch fixture grades five submissions: about 10 s
 def test_a_timeout_is_recorded_and_the_batch_goes_on(batch):
     _, out, result, _ = batch
     row = read_csv(out / "grades.csv")["100004"]
@@ -164,6 +169,7 @@ def test_a_timeout_is_recorded_and_the_batch_goes_on(batch):
     assert sorted(result.graded) == ["100001", "100002", "100003", "100004", "100005"]
 
 
+@pytest.mark.slow  # the batch fixture grades five submissions: about 10 s
 def test_each_submission_gets_its_results_json(batch):
     _, out, _, _ = batch
     rows = read_csv(out / "grades.csv")
@@ -176,6 +182,7 @@ def test_each_submission_gets_its_results_json(batch):
         assert fast(scores) == item_scores(row) and all(scores[item.id] == 0 for item in SKIPPED_BY_FAST)
 
 
+@pytest.mark.slow  # the batch fixture grades five submissions: about 10 s
 def test_summary_and_plot(batch):
     _, out, _, _ = batch
     summary = (out / "summary.md").read_text()
@@ -213,6 +220,7 @@ def test_the_plot_says_how_the_real_data_items_were_graded():
     assert marks(rows["reuse-runs"], "reuse-runs") == {item.id: "reused from Gradescope" for item in RUN_ITEMS}
 
 
+@pytest.mark.slow  # the batch fixture grades five submissions: about 10 s
 def test_progress_lines_without_a_terminal(batch):
     _, _, _, progress = batch
     lines = progress.strip().splitlines()
@@ -222,6 +230,7 @@ def test_progress_lines_without_a_terminal(batch):
     assert "1 to look at; 100004: timed out" in progress
 
 
+@pytest.mark.slow  # the batch fixture grades five submissions: about 10 s
 def test_a_rerun_skips_what_was_graded(batch, sandbox):
     export, out, _, _ = batch
     before = {p.name: p.stat().st_mtime_ns for p in (out / "results").iterdir()}
@@ -236,6 +245,7 @@ def test_a_rerun_skips_what_was_graded(batch, sandbox):
 
 
 # --------------------------------------------------------------------------- zip, --reuse-runs
+@pytest.mark.slow  # seconds of batch waits and grades
 def test_reuse_runs_from_a_zip_export(tmp_path, sandbox):
     recorded = {"1.10": 2, "2.6": 0, "2.7": 1, "3.2": 2, "3.3": 1}
     export = build_export(tmp_path, [Entry(corpus("complete"), recorded=recorded),
@@ -274,6 +284,7 @@ def test_reuse_runs_needs_the_metadata(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- failures of the grade itself
+@pytest.mark.slow  # seconds of batch waits and grades
 def test_grader_errors_and_stuck_grades_are_recorded_and_retried(tmp_path, monkeypatch):
     """A stand-in for grade(): one submission raises GraderError, one never returns in time;
     the third is graded. The first two have no results file, so a rerun tries them again (the
@@ -319,6 +330,7 @@ def test_grader_errors_and_stuck_grades_are_recorded_and_retried(tmp_path, monke
     assert (out / "results" / "100003.json").stat().st_mtime_ns != stamp
 
 
+@pytest.mark.slow  # seconds of batch waits and grades
 def test_a_regrade_is_named_and_graded_again_with_longer_limits(tmp_path, monkeypatch):
     """A stand-in for grade(): under the default limit, one submission's run is stopped while
     still making progress (the grading machine's time ran out, not the student's code), and

@@ -246,6 +246,7 @@ def test_a_misnamed_file_costs_its_items_with_a_line_in_each_and_a_flag(tmp_path
 GRADESCOPE = ROOT / "grader" / "gradescope"
 
 
+@pytest.mark.slow  # builds two zips: seconds
 def test_build_zip_takes_the_budget_as_an_option(tmp_path):
     done = subprocess.run(["bash", str(GRADESCOPE / "build_zip.sh"), "--budget", "1080", str(tmp_path / "a.zip")],
                           capture_output=True, text=True, timeout=120)

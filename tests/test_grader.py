@@ -236,6 +236,7 @@ def test_import_time_crash_and_flood_of_output(tmp_path, sandbox):
     assert len(json.dumps(results_json(report))) < 200_000
 
 
+@pytest.mark.slow  # waits out an item's time limit: seconds
 def test_train_that_never_returns_costs_only_train(tmp_path, sandbox):
     hang = "\n\ndef _hang(self, *args, **kwargs):\n    while True:\n        pass\n\n\nNumpyANN.train = _hang\n"
     sub = numpy_variant(tmp_path, "hang", lambda s: s + hang)

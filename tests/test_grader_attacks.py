@@ -680,6 +680,7 @@ def test_memory_held_in_dev_shm_counts_and_is_removed(tmp_path, grading_user, us
     assert not [p for p in Path("/dev/shm").glob("grader-hog-*") if p.stat().st_uid == uid_of(grading_user)]
 
 
+@pytest.mark.slow  # trains two networks in the sandbox: seconds
 def test_torch_trains_under_a_limit_below_its_virtual_size(tmp_path, sandbox):
     """The limit counts resident memory, not the address space: torch's mappings (inherited from the
     zygote: 3 GiB for this CUDA build) are far above 1 GiB, and its training stays well within."""

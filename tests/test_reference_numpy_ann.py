@@ -169,6 +169,7 @@ def test_the_command_line_exits_non_zero_below_the_threshold_and_quiet_hides_pro
     assert (tmp_path / "reference_numpy_ann_train_val_metrics.png").is_file()
 
 
+@pytest.mark.slow  # the command line imports torch: seconds
 def test_a_bad_flag_value_is_a_usage_error(tmp_path):
     rc, out, err = run_reference("--batch-size", "0", cwd=tmp_path)
     assert rc == 2 and "batch_size must be an integer >= 1; got 0" in err, out + err

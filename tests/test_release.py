@@ -165,6 +165,7 @@ def test_a_handout_built_earlier_must_equal_a_fresh_build(tmp_path):
         f"{tmp_path / 'pytorch_ann.py'} differs from a fresh build: rebuild with `python -m release build`"]
 
 
+@pytest.mark.slow  # builds the handout: seconds
 def test_build_writes_the_handout_folder_and_zip(tmp_path):
     archive = release_build.build(tmp_path / "dist")
     names = set(zipfile.ZipFile(archive).namelist())
@@ -184,6 +185,7 @@ def test_build_writes_the_handout_folder_and_zip(tmp_path):
     assert "≥ 0.77" in readme and "≥ 0.85" in readme and "**hidden**" in readme and "{" not in readme
 
 
+@pytest.mark.slow  # builds the handout: seconds
 def test_the_bare_numpy_file_imports_quietly_and_reports_failing_doctests(tmp_path):
     write_handout(tmp_path)
     done = subprocess.run([sys.executable, "-c", "import numpy_ann"], cwd=tmp_path, capture_output=True, text=True)

@@ -98,6 +98,7 @@ def test_the_zipped_sample_holds_the_same_submissions(tmp_path):
                 assert not filecmp.cmpfiles(want, got, tree(want), shallow=False)[1]
 
 
+@pytest.mark.slow  # README's similarity command: seconds
 def test_the_similarity_report_flags_exactly_the_copy(tmp_path):
     typed(["bash", "-c", "python -m grader.similarity samples/assignment_123_export --out /tmp/similarity"], tmp_path)
     out = tmp_path / "similarity"

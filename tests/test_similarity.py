@@ -163,6 +163,7 @@ def test_the_default_boilerplate_is_the_handout(tmp_path):
         assert (used.folder / name).read_text() == (handout / name).read_text()
 
 
+@pytest.mark.slow  # a similarity report of its own: seconds
 def test_the_report_names_the_default_boilerplate(tmp_path):
     """Without --boilerplate, the handout is the boilerplate, and stdout, summary.csv and summary.html
     say so."""
@@ -219,6 +220,7 @@ def class_report(tmp_path_factory):
     return read_csv(out / "similarity.csv"), summary, stdout, out
 
 
+@pytest.mark.slow  # the synthetic class's report: seconds
 def test_the_copies_are_flagged_and_come_first_in_their_file(class_report):
     rows, summary, *_ = class_report
     for name in SUBMISSION_FILES:
@@ -235,6 +237,7 @@ def test_the_copies_are_flagged_and_come_first_in_their_file(class_report):
     assert {r["file"] for r in rows if copied(r)} == {"numpy_ann.py", "pytorch_ann.py"}
 
 
+@pytest.mark.slow  # the synthetic class's report: seconds
 def test_no_pair_of_independent_work_is_flagged(class_report):
     rows, *_ = class_report
     independent = [r for r in rows if not copied(r)]
@@ -242,6 +245,7 @@ def test_no_pair_of_independent_work_is_flagged(class_report):
     assert [r for r in independent if r["flagged"] == "yes"] == []
 
 
+@pytest.mark.slow  # the synthetic class's report: seconds
 def test_the_cnn_has_too_little_own_code_to_compare(class_report):
     """Its student-written part is one nn.Sequential and one word: however it is built, what is not
     boilerplate or common is too little to tell a copy (chen_copy's CNN is one) from the solution space."""
@@ -256,6 +260,7 @@ def test_the_cnn_has_too_little_own_code_to_compare(class_report):
         assert not [r for r in rows if r["file"] == name and {r["submission_a"], r["submission_b"]} & little]
 
 
+@pytest.mark.slow  # the synthetic class's report: seconds
 def test_the_summary_names_the_boilerplate_and_shows_the_distribution(class_report):
     rows, summary, stdout, out = class_report
     skeleton = out.parent / "skeleton"
@@ -271,6 +276,7 @@ def test_the_summary_names_the_boilerplate_and_shows_the_distribution(class_repo
     assert (out / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow  # the synthetic class's report: seconds
 def test_the_csv_is_sorted_by_score_with_a_flag(class_report):
     rows, summary, *_ = class_report
     assert [int(r["rank"]) for r in rows] == list(range(1, len(rows) + 1))
@@ -283,6 +289,7 @@ def test_the_csv_is_sorted_by_score_with_a_flag(class_report):
         assert r["flagged"] == ("yes" if r["why"] else "no")
 
 
+@pytest.mark.slow  # the synthetic class's report: seconds
 def test_the_summary_lists_the_flagged_pairs_first_by_name(class_report):
     """summary.html: the flagged pairs before anything else, each by its students' names and SIDs,
     linking to its view on its file's page; no path of a student's file."""
@@ -300,6 +307,7 @@ def test_the_summary_lists_the_flagged_pairs_first_by_name(class_report):
     assert str(out) not in page and "sources/" not in page
 
 
+@pytest.mark.slow  # the synthetic class's report: seconds
 def test_each_file_has_a_page_flagged_pairs_first(class_report):
     """A page per file, only its pairs: the flagged ones side by side first, then the SHOWN most
     similar unflagged ones, each view headed by its students' names."""
@@ -331,6 +339,7 @@ def test_the_class_is_correct(sandbox, tmp_path):
 
 
 # --------------------------------------------------------------------------- small classes
+@pytest.mark.slow  # a similarity report of its own: seconds
 def test_a_copy_is_flagged_in_a_class_of_five(tmp_path):
     """Five students, one file with too little own code in one of them: 6-10 pairs a file, too few
     for an outlier. The disguised copy is flagged all the same, as near-identical, and nothing else is."""
@@ -346,6 +355,7 @@ def test_a_copy_is_flagged_in_a_class_of_five(tmp_path):
     assert sections((out / "pytorch_ann.html").read_text())[0] == f"{ids['chen']}-{ids['chen_copy']}"
 
 
+@pytest.mark.slow  # a similarity report of its own: seconds
 def test_independent_work_is_not_flagged_in_a_class_of_three(tmp_path):
     """Too few to tell common code: the CNN that the handout prescribes layer by layer, written alike,
     scores 1.00, and two numpy_ann.py 0.85. Neither is near-identical: the CNN is too little own code
@@ -361,6 +371,7 @@ def test_independent_work_is_not_flagged_in_a_class_of_three(tmp_path):
     assert [r for r in rows if r["flagged"] == "yes"] == []
 
 
+@pytest.mark.slow  # a similarity report of its own: seconds
 def test_a_class_of_two_is_flagged_and_its_outputs_are_owner_only(tmp_path):
     """A copy and its source alone, the default boilerplate, over an earlier run's outputs left
     readable by all: the copy is flagged, and every folder is 0700, every file 0600."""
@@ -379,6 +390,7 @@ def test_a_class_of_two_is_flagged_and_its_outputs_are_owner_only(tmp_path):
             if mode != (0o700 if (out / path).is_dir() else 0o600)} == {}
 
 
+@pytest.mark.slow  # a similarity report of its own: seconds
 def test_a_file_saved_with_a_byte_order_mark_or_in_cp1252_does_not_stop_the_report(tmp_path):
     """Notepad's UTF-8 (a BOM) and Windows' cp1252: the report runs, and the copy is still flagged."""
     export = class_export(tmp_path, ("chen", "chen_copy", "ada"))

@@ -85,6 +85,7 @@ def fast_reports(tmp_path_factory, sandbox):
         return dict(pool.map(one, NAMES))
 
 
+@pytest.mark.slow  # the whole corpus graded --fast: about 10 s
 @pytest.mark.parametrize("name", NAMES)
 def test_fast_grade_matches_expectations(name, fast_reports):
     files, report = fast_reports[name]
