@@ -10,7 +10,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -18,7 +17,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, typed
 
 
 @pytest.fixture
@@ -46,10 +45,10 @@ def sandbox():
         yield box
 
 
-def start_the_shared_sandbox(session):
+def start_the_shared_sandbox(used):
     from grader.sandbox import Sandbox
 
-    if any("sandbox" in getattr(item, "fixturenames", ()) for item in session.items):
+    if "sandbox" in used:
         box = SHARED["sandbox"] = Sandbox()
 
         def start():
@@ -96,10 +95,7 @@ COMMANDS = Background()  # the other long command a test waits for, in a thread 
 
 def release_check(directory):
     """README's ``python -m release build && python -m release check --fast``, as a TA types it."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PATH"] = f"{os.path.dirname(sys.executable)}:{env.get('PATH', '/usr/bin:/bin')}"
-    return subprocess.run(["bash", "-c", "python -m release build && python -m release check --fast"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=1200, env=env)
+    return typed(["bash", "-c", "python -m release build && python -m release check --fast"], timeout=1200)
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -124,11 +120,12 @@ def pytest_collection_finish(session):
     CNN under 1 and 2 threads."""
     if session.config.option.collectonly:
         return
-    start_the_shared_sandbox(session)
-    if any("release_check_run" in getattr(item, "fixturenames", ()) for item in session.items):
+    used = {name for item in session.items for name in getattr(item, "fixturenames", ())}  # the chosen tests'
+    start_the_shared_sandbox(used)
+    if "release_check_run" in used:
         COMMANDS.add("release_check", release_check)  # a minute and a half of mostly one core, from the start
         COMMANDS.start()
-    wanted = {name for item in session.items for name in getattr(item, "fixturenames", ()) if name in FULL_GRADES}
+    wanted = used & set(FULL_GRADES)
     if not wanted:
         return
     sys.path.insert(0, str(ROOT / "tests" / "submissions"))

@@ -1,6 +1,9 @@
 """What several test modules share: the handout's progress line, a perfect submission, the scripts' runs
 in a full grade, and state/mode probes."""
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,3 +92,13 @@ def script_run(full_grade, module):
 
     report = full_grade[1].runs[RUN_GROUP[module]].report
     return report["ended"], ANSI.sub("", report["output"])
+
+
+def typed(argv: list[str], tmp_path=None, timeout=None) -> subprocess.CompletedProcess:
+    """A documented command (``["bash", "-c", COMMAND]``) as a TA types it: from the repository
+    root, this Python first on PATH, PYTHONPATH unset; ``/tmp/`` in it becomes ``tmp_path``."""
+    env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+               MPLBACKEND="Agg", TERM="dumb")
+    env.pop("PYTHONPATH", None)
+    command = argv[-1].replace("/tmp/", f"{tmp_path}/") if tmp_path is not None else argv[-1]
+    return subprocess.run([*argv[:-1], command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)

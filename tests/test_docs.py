@@ -9,13 +9,10 @@ first test; one left here after the page dropped it fails it too.
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, typed
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
@@ -95,11 +92,7 @@ def test_a_claimed_command_is_run_by_the_file_that_claims_it(command, where):
 
 
 def run(command, tmp_path, timeout):
-    env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-               MPLBACKEND="Agg", TERM="dumb")
-    env.pop("PYTHONPATH", None)  # as a TA types it, from the repository root
-    return subprocess.run(["bash", "-c", command.replace("/tmp/", f"{tmp_path}/")], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return typed(["bash", "-c", command], tmp_path, timeout)
 
 
 @pytest.mark.parametrize("command", sorted(QUICK))

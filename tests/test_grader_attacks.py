@@ -548,7 +548,6 @@ def test_run_autograder_grades_as_the_user(tmp_path, grading_user):
     assert_valid_results(data)
     assert data["tests"][0]["score"] == 3  # 1.1 graded, as the throwaway user
     assert "epoch 10 / 10" in done.stderr  # and the script's run, as that user too
-    print(done.stdout, done.stderr)
 
 
 @pytest.mark.slow  # starts its own sandbox as a throwaway user: seconds

@@ -20,7 +20,7 @@ import sys
 
 import pytest
 from grader_bugs import BUGS
-from helpers import ROOT
+from helpers import ROOT, typed
 
 from grader.batch import SKIPPED_BY_FAST, item_column
 from grader.export import open_export
@@ -48,14 +48,9 @@ def run(*args, cwd=ROOT) -> subprocess.CompletedProcess:
     return done
 
 
-def typed(command: list[str], tmp_path) -> subprocess.CompletedProcess:
-    """A documented command (``["bash", "-c", COMMAND]``, tests/test_docs.py counts it as run here)
-    as a TA types it: from the root, this Python first on PATH, PYTHONPATH unset, and its /tmp/ a
-    folder of the test's own."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PATH"] = f"{os.path.dirname(sys.executable)}:{env.get('PATH', '/usr/bin:/bin')}"
-    done = subprocess.run([*command[:2], command[2].replace("/tmp/", f"{tmp_path}/")], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+def ok(command: list[str], tmp_path) -> subprocess.CompletedProcess:
+    """A documented command (tests/test_docs.py counts it as run here), as a TA types it."""
+    done = typed(command, tmp_path)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return done
 
@@ -100,7 +95,7 @@ def test_the_zipped_sample_holds_the_same_submissions(tmp_path):
 
 @pytest.mark.slow  # README's similarity command: seconds
 def test_the_similarity_report_flags_exactly_the_copy(tmp_path):
-    typed(["bash", "-c", "python -m grader.similarity samples/assignment_123_export --out /tmp/similarity"], tmp_path)
+    ok(["bash", "-c", "python -m grader.similarity samples/assignment_123_export --out /tmp/similarity"], tmp_path)
     out = tmp_path / "similarity"
     rows = read_csv(out / "similarity.csv")
     flagged = {(r["file"], r["submission_a"], r["submission_b"], r["why"]) for r in rows if r["flagged"] == "yes"}
@@ -114,7 +109,7 @@ def test_the_similarity_report_flags_exactly_the_copy(tmp_path):
 
 @pytest.mark.slow  # the sandbox's start and eight --fast grades: about 30 s on 2 cores
 def test_the_fast_batch_gives_each_submission_its_grade(tmp_path):
-    typed(["bash", "-c", "python -m grader.batch samples/assignment_123_export --out /tmp/grades --fast"], tmp_path)
+    ok(["bash", "-c", "python -m grader.batch samples/assignment_123_export --out /tmp/grades --fast"], tmp_path)
     out = tmp_path / "grades"
     rows = {r["submission_id"]: r for r in read_csv(out / "grades.csv")}
     assert list(rows) == IDS
